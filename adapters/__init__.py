@@ -1,0 +1,1 @@
+"""Adapters: the real world (keepalived, Galera, Gluster, litestream, the SQLite store, the CLI)."""

@@ -1,0 +1,57 @@
+"""The `hacore` command line: one dispatcher, one module per command family.
+
+Each family lives in its own module exposing ``register(subparsers)``; the
+dispatcher imports them lazily so that a missing optional dependency in one
+family (say, the lab's) never breaks another (say, ``hacore simulate``).
+Exit codes across the CLI: 0 success, 1 a check failed, 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# (module, human name). Order is the order shown in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "sims.cli",  # simulate, scenarios, fuzz
+    "adapters.log_cli",  # log verify/show/replay
+    "adapters.lab_cli",  # lab up/status/partition/...
+    "adapters.notify_cli",  # notify (keepalived notify-script entry point)
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hacore",
+        description="Explicit, testable, replayable HA logic for active/standby clusters.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue  # this command family is not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage already
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

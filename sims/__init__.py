@@ -1,0 +1,1 @@
+"""Deterministic network simulator, nemeses, invariants and fuzzing for hacore."""
