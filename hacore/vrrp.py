@@ -1,0 +1,484 @@
+"""The core's model of one VRRP router (RFC 5798 §6.4, keepalived 2.2 flavour).
+
+Pure: no I/O, no clock, no randomness. Time is integer microseconds carried by
+every stimulus; everything the router wants done leaves as data (actions).
+``step(router, stimulus) -> (router, actions)`` is total: every (state,
+stimulus) pair is decided on purpose, "impossible" ones are no-ops.
+
+Theory of operation
+===================
+
+A router has one timer at a time: the Adver_Timer while MASTER, the
+Master_Down_Timer while BACKUP, none otherwise. Each arming carries a fresh
+*generation*; a ``TimerFired`` whose generation is not the armed one is stale
+(the timer was re-armed or cancelled after it was scheduled) and is ignored.
+The driver (the simulator, or a runtime) schedules ``TimerFired(due, gen)``
+when it sees ``ArmTimer(due, gen)`` and never has to cancel anything.
+
+Timers (RFC 5798 §6.1, keepalived ``VRRP_TIMER_SKEW``, integer µs)::
+
+    Skew_Time            = ((256 - Priority) * Master_Adver_Interval) // 256
+    Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time
+
+where Priority is the *effective* priority and Master_Adver_Interval is the
+interval learned from the master's adverts (our own before we heard any).
+
+Rules (the numbers are the ones the tests are named after)
+----------------------------------------------------------
+
+R1  Start (from INIT or STOP). keepalived always enters BACKUP first (or
+    FAULT while a fault is raised). The down timer is Master_Down_Interval;
+    a router that wants to be master (``start_as_master`` or priority 255)
+    uses Advertisement_Interval + Skew_Time instead, so it takes over after
+    about one interval unless it hears a better master first.
+    Preempt-delay bookkeeping is reset.
+R2  BACKUP, down timer fires: send an advert, arm the Adver_Timer, MASTER.
+R3  BACKUP, advert with priority 0: arm the down timer at Skew_Time (fast
+    takeover after the master resigned).
+R4  BACKUP, advert accepted — ``nopreempt``, or its priority >= ours, or a
+    preempt delay is holding: adopt its interval as Master_Adver_Interval,
+    re-arm the down timer at Master_Down_Interval. Equal priority is accepted:
+    a backup never preempts an equal-priority master (seen on keepalived).
+R5  BACKUP, advert of lower priority while preempting: discarded, so the
+    down timer fires and this router takes over. With ``preempt_delay`` the
+    first such advert after (re)start opens a hold of ``preempt_delay``
+    (keepalived counts it from there, not from process start); until the hold
+    ends, lower-priority adverts are treated as in R4.
+R6  MASTER, Adver_Timer fires: send an advert, re-arm the Adver_Timer.
+R7  MASTER, advert with priority 0: send an advert at once, re-arm.
+R8  MASTER, advert of higher priority, or of equal priority from a
+    numerically higher primary address (both are master: a healed
+    partition): adopt its interval, arm the down timer, BACKUP.
+R9  MASTER, any other advert (lower priority, or equal from a lower
+    address): keepalived re-advertises at once (the RFC says discard; the
+    Adver_Timer is left as it is).
+R10 Shutdown: a MASTER sends a priority-0 advert; any running router cancels
+    its timer and reports STOP (keepalived writes a STOP fifo line).
+R11 FaultRaised: BACKUP or MASTER goes to FAULT (a master resigns with a
+    priority-0 advert); FAULT ignores adverts and timers. FaultCleared:
+    FAULT goes to BACKUP with the down timer at Master_Down_Interval. A fault
+    raised while stopped is remembered for the next Start.
+R12 PriorityChanged sets the effective priority (what track_script /
+    track_interface weights or the core make it); it is advertised with the
+    next advert and used for the next timer computation. No state change.
+R13 Stale TimerFired (generation not the armed one) is ignored.
+R14 Stimuli in states where they mean nothing (an advert to a stopped router,
+    Start while running, ...) are no-ops.
+
+A router killed outright (SIGKILL) is not a stimulus: the driver forgets it
+and starts again from ``VrrpRouter.initial(config)`` — no advert, no report.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, replace
+
+__all__ = [
+    "Action",
+    "AdvertReceived",
+    "ArmTimer",
+    "CancelTimer",
+    "FaultCleared",
+    "FaultRaised",
+    "PriorityChanged",
+    "SendAdvert",
+    "Shutdown",
+    "Start",
+    "StateChanged",
+    "Stimulus",
+    "TimerFired",
+    "TimerKind",
+    "VrrpConfig",
+    "VrrpRouter",
+    "VrrpState",
+    "master_down_interval",
+    "master_down_interval_us",
+    "skew_time",
+    "skew_time_us",
+    "step",
+]
+
+MAX_PREEMPT_DELAY_US = 1000 * 1_000_000  # keepalived: preempt_delay 0..1000 s
+OWNER_PRIORITY = 255
+DOWN_TIMER_ADVERTS = 3  # keepalived's down_timer_adverts default
+
+
+# ---------------------------------------------------------------- timers ----
+
+
+def _check_priority(priority: int) -> None:
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError(f"priority: must be an int, got {priority!r}")
+    if not 1 <= priority <= 255:
+        raise ValueError(f"priority: must be in 1..255, got {priority}")
+
+
+def skew_time_us(priority: int, advert_interval_us: int) -> int:
+    """Skew_Time in µs: ((256 - priority) * interval) // 256 (keepalived's integer maths)."""
+    _check_priority(priority)
+    if advert_interval_us <= 0:
+        raise ValueError(f"advert_interval_us: must be > 0, got {advert_interval_us}")
+    return ((256 - priority) * advert_interval_us) // 256
+
+
+def master_down_interval_us(priority: int, advert_interval_us: int) -> int:
+    """Master_Down_Interval in µs: 3 * interval + Skew_Time."""
+    return DOWN_TIMER_ADVERTS * advert_interval_us + skew_time_us(priority, advert_interval_us)
+
+
+def skew_time(priority: int, advert_interval: float) -> float:
+    """Skew_Time in seconds (priority 100, 1 s -> 0.609375)."""
+    _check_priority(priority)
+    if advert_interval <= 0:
+        raise ValueError(f"advert_interval: must be > 0, got {advert_interval}")
+    return ((256 - priority) * advert_interval) / 256
+
+
+def master_down_interval(priority: int, advert_interval: float) -> float:
+    """Master_Down_Interval in seconds (priority 100, 1 s -> 3.609375)."""
+    return DOWN_TIMER_ADVERTS * advert_interval + skew_time(priority, advert_interval)
+
+
+# ----------------------------------------------------------------- state ----
+
+
+class VrrpState(enum.StrEnum):
+    INIT = "INIT"
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+    FAULT = "FAULT"
+    STOP = "STOP"
+
+
+class TimerKind(enum.StrEnum):
+    NONE = "NONE"
+    ADVER = "ADVER"  # Adver_Timer (MASTER)
+    MASTER_DOWN = "MASTER_DOWN"  # Master_Down_Timer (BACKUP)
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpConfig:
+    """One router's configuration (one keepalived vrrp_instance)."""
+
+    priority: int
+    advert_interval_us: int
+    address: str
+    preempt: bool = True
+    preempt_delay_us: int = 0
+    start_as_master: bool = False
+
+    def __post_init__(self) -> None:
+        _check_priority(self.priority)
+        if isinstance(self.advert_interval_us, bool) or not isinstance(
+            self.advert_interval_us, int
+        ):
+            raise ValueError(f"advert_interval_us: must be an int, got {self.advert_interval_us!r}")
+        if self.advert_interval_us <= 0:
+            raise ValueError(f"advert_interval_us: must be > 0, got {self.advert_interval_us}")
+        try:
+            ipaddress.IPv4Address(self.address)
+        except (ipaddress.AddressValueError, ValueError, TypeError):
+            raise ValueError(
+                f"address: must be an IPv4 dotted address, got {self.address!r}"
+            ) from None
+        if not isinstance(self.preempt, bool):
+            raise ValueError(f"preempt: must be a bool, got {self.preempt!r}")
+        if isinstance(self.preempt_delay_us, bool) or not isinstance(self.preempt_delay_us, int):
+            raise ValueError(f"preempt_delay_us: must be an int, got {self.preempt_delay_us!r}")
+        if not 0 <= self.preempt_delay_us <= MAX_PREEMPT_DELAY_US:
+            raise ValueError(f"preempt_delay_us: must be in 0..1000 s, got {self.preempt_delay_us}")
+        if not isinstance(self.start_as_master, bool):
+            raise ValueError(f"start_as_master: must be a bool, got {self.start_as_master!r}")
+        if not self.preempt and self.start_as_master:
+            raise ValueError("preempt: nopreempt requires start_as_master=False (state BACKUP)")
+
+    @property
+    def address_int(self) -> int:
+        return int(ipaddress.IPv4Address(self.address))
+
+    @property
+    def wants_master(self) -> bool:
+        return self.start_as_master or self.priority == OWNER_PRIORITY
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpRouter:
+    """The whole state of one router. Construct with ``VrrpRouter.initial(config)``."""
+
+    config: VrrpConfig
+    state: VrrpState
+    priority: int  # effective priority (config.priority adjusted by weights/core)
+    master_adver_interval_us: int
+    timer_kind: TimerKind
+    timer_due: int | None
+    timer_generation: int
+    fault: bool = False  # a fault is raised (FAULT now, or FAULT at next Start)
+    preempt_hold_until: int | None = None  # end of the preempt-delay hold, once opened
+
+    @classmethod
+    def initial(cls, config: VrrpConfig) -> VrrpRouter:
+        return cls(
+            config=config,
+            state=VrrpState.INIT,
+            priority=config.priority,
+            master_adver_interval_us=config.advert_interval_us,
+            timer_kind=TimerKind.NONE,
+            timer_due=None,
+            timer_generation=0,
+        )
+
+    @property
+    def skew_time_us(self) -> int:
+        return skew_time_us(self.priority, self.master_adver_interval_us)
+
+    @property
+    def master_down_interval_us(self) -> int:
+        return master_down_interval_us(self.priority, self.master_adver_interval_us)
+
+
+# -------------------------------------------------------------- stimuli ----
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertReceived:
+    at: int
+    priority: int  # 0 = the master resigns
+    interval_us: int
+    sender: str  # the sender's primary IPv4 address
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.priority <= 255:
+            raise ValueError(f"priority: must be in 0..255, got {self.priority}")
+        if self.interval_us <= 0:
+            raise ValueError(f"interval_us: must be > 0, got {self.interval_us}")
+        try:
+            ipaddress.IPv4Address(self.sender)
+        except (ipaddress.AddressValueError, ValueError, TypeError):
+            raise ValueError(
+                f"sender: must be an IPv4 dotted address, got {self.sender!r}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    at: int
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityChanged:
+    at: int
+    priority: int  # the new effective priority
+
+    def __post_init__(self) -> None:
+        _check_priority(self.priority)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRaised:
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    at: int
+
+
+Stimulus = (
+    Start | Shutdown | AdvertReceived | TimerFired | PriorityChanged | FaultRaised | FaultCleared
+)
+
+
+# -------------------------------------------------------------- actions ----
+
+
+@dataclass(frozen=True, slots=True)
+class SendAdvert:
+    priority: int
+    interval_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimer:
+    due: int
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    old: VrrpState
+    new: VrrpState
+    priority: int
+
+
+Action = SendAdvert | ArmTimer | CancelTimer | StateChanged
+
+
+# ----------------------------------------------------------------- step ----
+
+_Result = tuple[VrrpRouter, tuple[Action, ...]]
+
+
+def _arm(r: VrrpRouter, kind: TimerKind, due: int) -> tuple[VrrpRouter, ArmTimer]:
+    gen = r.timer_generation + 1
+    return replace(r, timer_kind=kind, timer_due=due, timer_generation=gen), ArmTimer(due, gen)
+
+
+def _cancel(r: VrrpRouter) -> tuple[VrrpRouter, CancelTimer]:
+    # A new generation makes any TimerFired already scheduled stale.
+    gen = r.timer_generation + 1
+    return replace(
+        r, timer_kind=TimerKind.NONE, timer_due=None, timer_generation=gen
+    ), CancelTimer()
+
+
+def _become_master(r: VrrpRouter, at: int) -> _Result:
+    old = r.state
+    interval = r.config.advert_interval_us
+    r = replace(r, state=VrrpState.MASTER, master_adver_interval_us=interval)
+    r, arm = _arm(r, TimerKind.ADVER, at + interval)
+    return r, (
+        SendAdvert(r.priority, interval),
+        arm,
+        StateChanged(old, VrrpState.MASTER, r.priority),
+    )
+
+
+def _become_backup(r: VrrpRouter, at: int, interval_us: int) -> _Result:
+    old = r.state
+    r = replace(r, state=VrrpState.BACKUP, master_adver_interval_us=interval_us)
+    r, arm = _arm(r, TimerKind.MASTER_DOWN, at + r.master_down_interval_us)
+    return r, (arm, StateChanged(old, VrrpState.BACKUP, r.priority))
+
+
+def _on_start(r: VrrpRouter, s: Start) -> _Result:
+    if r.state not in (VrrpState.INIT, VrrpState.STOP):
+        return r, ()  # R14
+    old = r.state
+    r = replace(
+        r,
+        master_adver_interval_us=r.config.advert_interval_us,
+        preempt_hold_until=None,
+    )
+    if r.fault:
+        r = replace(r, state=VrrpState.FAULT)
+        return r, (StateChanged(old, VrrpState.FAULT, r.priority),)
+    r = replace(r, state=VrrpState.BACKUP)
+    if r.config.wants_master:
+        delay = r.config.advert_interval_us + r.skew_time_us
+    else:
+        delay = r.master_down_interval_us
+    r, arm = _arm(r, TimerKind.MASTER_DOWN, s.at + delay)
+    return r, (arm, StateChanged(old, VrrpState.BACKUP, r.priority))
+
+
+def _on_shutdown(r: VrrpRouter, s: Shutdown) -> _Result:
+    if r.state in (VrrpState.INIT, VrrpState.STOP):
+        return r, ()  # R14
+    old = r.state
+    actions: list[Action] = []
+    if old is VrrpState.MASTER:
+        actions.append(SendAdvert(0, r.config.advert_interval_us))
+    r, cancel = _cancel(r)
+    r = replace(r, state=VrrpState.STOP)
+    actions.append(cancel)
+    actions.append(StateChanged(old, VrrpState.STOP, r.priority))
+    return r, tuple(actions)
+
+
+def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
+    if r.state is VrrpState.BACKUP:
+        if a.priority == 0:  # R3
+            r, arm = _arm(r, TimerKind.MASTER_DOWN, a.at + r.skew_time_us)
+            return r, (arm,)
+        accept = not r.config.preempt or a.priority >= r.priority
+        if not accept and r.config.preempt_delay_us > 0:  # R5, the hold
+            if r.preempt_hold_until is None:
+                r = replace(r, preempt_hold_until=a.at + r.config.preempt_delay_us)
+            assert r.preempt_hold_until is not None
+            accept = a.at < r.preempt_hold_until
+        if not accept:
+            return r, ()  # R5: the down timer will fire
+        r = replace(r, master_adver_interval_us=a.interval_us)  # R4
+        r, arm = _arm(r, TimerKind.MASTER_DOWN, a.at + r.master_down_interval_us)
+        return r, (arm,)
+    if r.state is VrrpState.MASTER:
+        if a.priority == 0:  # R7
+            r, arm = _arm(r, TimerKind.ADVER, a.at + r.config.advert_interval_us)
+            return r, (SendAdvert(r.priority, r.config.advert_interval_us), arm)
+        own = r.config.address_int
+        sender = int(ipaddress.IPv4Address(a.sender))
+        if a.priority > r.priority or (a.priority == r.priority and sender > own):  # R8
+            return _become_backup(r, a.at, a.interval_us)
+        if sender == own:
+            return r, ()  # our own advert looped back
+        return r, (SendAdvert(r.priority, r.config.advert_interval_us),)  # R9
+    return r, ()  # R14: INIT, STOP, FAULT
+
+
+def _on_timer(r: VrrpRouter, t: TimerFired) -> _Result:
+    if t.generation != r.timer_generation or r.timer_kind is TimerKind.NONE:
+        return r, ()  # R13
+    if r.state is VrrpState.BACKUP and r.timer_kind is TimerKind.MASTER_DOWN:
+        return _become_master(r, t.at)  # R2
+    if r.state is VrrpState.MASTER and r.timer_kind is TimerKind.ADVER:  # R6
+        r, arm = _arm(r, TimerKind.ADVER, t.at + r.config.advert_interval_us)
+        return r, (SendAdvert(r.priority, r.config.advert_interval_us), arm)
+    return r, ()  # a timer of the wrong kind for the state: cannot be armed, ignore
+
+
+def _on_fault_raised(r: VrrpRouter, f: FaultRaised) -> _Result:
+    if r.state in (VrrpState.BACKUP, VrrpState.MASTER):
+        old = r.state
+        actions: list[Action] = []
+        if old is VrrpState.MASTER:
+            actions.append(SendAdvert(0, r.config.advert_interval_us))
+        r, cancel = _cancel(r)
+        r = replace(r, state=VrrpState.FAULT, fault=True)
+        actions += [cancel, StateChanged(old, VrrpState.FAULT, r.priority)]
+        return r, tuple(actions)
+    return replace(r, fault=True), ()
+
+
+def _on_fault_cleared(r: VrrpRouter, f: FaultCleared) -> _Result:
+    r = replace(r, fault=False)
+    if r.state is VrrpState.FAULT:
+        return _become_backup(r, f.at, r.config.advert_interval_us)
+    return r, ()
+
+
+def step(router: VrrpRouter, stimulus: Stimulus) -> _Result:
+    """Apply one stimulus; return the new router and the actions to perform, in order."""
+    match stimulus:
+        case Start():
+            return _on_start(router, stimulus)
+        case Shutdown():
+            return _on_shutdown(router, stimulus)
+        case AdvertReceived():
+            return _on_advert(router, stimulus)
+        case TimerFired():
+            return _on_timer(router, stimulus)
+        case PriorityChanged():
+            return replace(router, priority=stimulus.priority), ()  # R12
+        case FaultRaised():
+            return _on_fault_raised(router, stimulus)
+        case FaultCleared():
+            return _on_fault_cleared(router, stimulus)
+    raise TypeError(f"not a VRRP stimulus: {stimulus!r}")  # pragma: no cover
