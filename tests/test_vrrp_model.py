@@ -1,0 +1,336 @@
+"""The core's VRRP model, one test per rule of hacore/vrrp.py (R1..R14)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hacore.vrrp import (
+    AdvertReceived,
+    ArmTimer,
+    CancelTimer,
+    FaultCleared,
+    FaultRaised,
+    PriorityChanged,
+    SendAdvert,
+    Shutdown,
+    Start,
+    StateChanged,
+    Stimulus,
+    TimerFired,
+    TimerKind,
+    VrrpConfig,
+    VrrpRouter,
+    VrrpState,
+    master_down_interval,
+    master_down_interval_us,
+    skew_time,
+    skew_time_us,
+    step,
+)
+
+SEC = 1_000_000
+PEER = "10.0.0.2"
+ME = "10.0.0.5"
+
+
+def cfg(priority: int = 100, **kw: object) -> VrrpConfig:
+    return VrrpConfig(priority=priority, advert_interval_us=SEC, address=ME, **kw)  # type: ignore[arg-type]
+
+
+def started(config: VrrpConfig, at: int = 0) -> VrrpRouter:
+    r, _ = step(VrrpRouter.initial(config), Start(at))
+    return r
+
+
+def master(config: VrrpConfig) -> VrrpRouter:
+    r = started(config)
+    r, _ = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpState.MASTER
+    return r
+
+
+def arm_of(actions: tuple[object, ...]) -> ArmTimer:
+    arms = [a for a in actions if isinstance(a, ArmTimer)]
+    assert len(arms) == 1
+    return arms[0]
+
+
+# ----------------------------------------------------------------- timers --
+
+
+def test_skew_and_master_down_interval_match_rfc_example() -> None:
+    assert skew_time(100, 1.0) == 0.609375
+    assert master_down_interval(100, 1.0) == 3.609375
+    assert skew_time_us(100, SEC) == 609_375
+    assert master_down_interval_us(100, SEC) == 3_609_375
+
+
+@given(st.integers(1, 255), st.integers(1, 10 * SEC))
+def test_master_down_interval_is_three_intervals_plus_skew(prio: int, interval: int) -> None:
+    skew = skew_time_us(prio, interval)
+    assert 0 <= skew < interval
+    assert master_down_interval_us(prio, interval) == 3 * interval + skew
+
+
+@given(st.integers(1, 254), st.integers(1, 10 * SEC))
+def test_higher_priority_never_waits_longer(prio: int, interval: int) -> None:
+    assert master_down_interval_us(prio + 1, interval) <= master_down_interval_us(prio, interval)
+
+
+@pytest.mark.parametrize("bad", [0, 256, -1])
+def test_priority_outside_1_255_is_refused_naming_the_field(bad: int) -> None:
+    with pytest.raises(ValueError, match="priority"):
+        cfg(bad)
+
+
+@pytest.mark.parametrize(
+    ("field", "kw"),
+    [
+        ("advert_interval_us", {"advert_interval_us": 0}),
+        ("address", {"address": "10.0.0.300"}),
+        ("preempt_delay_us", {"preempt_delay_us": 1001 * SEC}),
+        ("preempt", {"preempt": False, "start_as_master": True}),
+    ],
+)
+def test_config_errors_name_the_field(field: str, kw: dict[str, object]) -> None:
+    base: dict[str, object] = {"priority": 100, "advert_interval_us": SEC, "address": ME}
+    base.update(kw)
+    with pytest.raises(ValueError, match=field):
+        VrrpConfig(**base)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------- rules --
+
+
+def test_r1_start_enters_backup_with_master_down_timer() -> None:
+    r, actions = step(VrrpRouter.initial(cfg(100)), Start(5))
+    assert r.state is VrrpState.BACKUP
+    assert StateChanged(VrrpState.INIT, VrrpState.BACKUP, 100) in actions
+    assert arm_of(actions).due == 5 + master_down_interval_us(100, SEC)
+
+
+@pytest.mark.parametrize("config", [cfg(100, start_as_master=True), cfg(255)])
+def test_r1_start_wanting_master_times_out_after_one_interval_plus_skew(
+    config: VrrpConfig,
+) -> None:
+    r, actions = step(VrrpRouter.initial(config), Start(0))
+    assert r.state is VrrpState.BACKUP
+    assert arm_of(actions).due == SEC + skew_time_us(config.priority, SEC)
+
+
+def test_r1_start_with_fault_raised_enters_fault() -> None:
+    r, _ = step(VrrpRouter.initial(cfg()), FaultRaised(0))
+    r, actions = step(r, Start(1))
+    assert r.state is VrrpState.FAULT
+    assert actions == (StateChanged(VrrpState.INIT, VrrpState.FAULT, 100),)
+
+
+def test_r2_backup_down_timer_fires_becomes_master_and_advertises() -> None:
+    r = started(cfg(150))
+    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpState.MASTER
+    assert actions[0] == SendAdvert(150, SEC)
+    assert StateChanged(VrrpState.BACKUP, VrrpState.MASTER, 150) in actions
+    assert r.timer_kind is TimerKind.ADVER
+
+
+def test_r3_backup_priority_zero_advert_takes_over_after_skew() -> None:
+    r = started(cfg(100))
+    r, actions = step(r, AdvertReceived(10, 0, SEC, PEER))
+    assert arm_of(actions).due == 10 + skew_time_us(100, SEC)
+
+
+@given(st.integers(1, 255), st.integers(1, 255), st.integers(1, 5 * SEC))
+def test_r4_backup_accepts_higher_or_equal_and_adopts_interval(
+    mine: int, theirs: int, interval: int
+) -> None:
+    r = started(cfg(mine))
+    r2, actions = step(r, AdvertReceived(100, theirs, interval, PEER))
+    if theirs >= mine:
+        assert r2.master_adver_interval_us == interval
+        assert arm_of(actions).due == 100 + master_down_interval_us(mine, interval)
+    else:  # R5
+        assert actions == ()
+        assert r2 == r
+
+
+def test_r4_nopreempt_backup_accepts_lower_priority_master() -> None:
+    r = started(cfg(200, preempt=False))
+    r, actions = step(r, AdvertReceived(100, 50, SEC, PEER))
+    assert arm_of(actions).due == 100 + master_down_interval_us(200, SEC)
+
+
+def test_r5_preempt_delay_counts_from_first_lower_priority_advert() -> None:
+    r = started(cfg(200, preempt_delay_us=5 * SEC), at=0)
+    # No lower advert for 10 s: the hold has not opened yet.
+    r, a1 = step(r, AdvertReceived(10 * SEC, 100, SEC, PEER))
+    assert r.preempt_hold_until == 15 * SEC
+    assert arm_of(a1).due == 10 * SEC + master_down_interval_us(200, SEC)
+    r, a2 = step(r, AdvertReceived(14 * SEC, 100, SEC, PEER))
+    assert arm_of(a2).due == 14 * SEC + master_down_interval_us(200, SEC)
+    r, a3 = step(r, AdvertReceived(15 * SEC, 100, SEC, PEER))
+    assert a3 == ()  # hold over: discard, the timer armed at 14 s fires
+    r, _ = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpState.MASTER
+
+
+def test_r5_preempt_delay_reopens_after_restart() -> None:
+    r = started(cfg(200, preempt_delay_us=SEC))
+    r, _ = step(r, AdvertReceived(0, 100, SEC, PEER))
+    r, _ = step(r, Shutdown(1))
+    r, _ = step(r, Start(10 * SEC))
+    assert r.preempt_hold_until is None
+
+
+def test_r6_master_adver_timer_readvertises() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    assert actions[0] == SendAdvert(150, SEC)
+    assert r.state is VrrpState.MASTER
+
+
+def test_r7_master_answers_priority_zero_with_advert() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, AdvertReceived(7 * SEC, 0, SEC, PEER))
+    assert actions[0] == SendAdvert(150, SEC)
+    assert arm_of(actions).due == 8 * SEC
+
+
+def test_r8_master_yields_to_higher_priority() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, AdvertReceived(9 * SEC, 200, 2 * SEC, PEER))
+    assert r.state is VrrpState.BACKUP
+    assert r.master_adver_interval_us == 2 * SEC
+    assert StateChanged(VrrpState.MASTER, VrrpState.BACKUP, 150) in actions
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+def test_r8_r9_equal_priority_masters_higher_address_wins(a: int, b: int) -> None:
+    import ipaddress
+
+    addr_a, addr_b = str(ipaddress.IPv4Address(a)), str(ipaddress.IPv4Address(b))
+    if a == b:
+        return
+    ra = master(VrrpConfig(priority=100, advert_interval_us=SEC, address=addr_a))
+    rb = master(VrrpConfig(priority=100, advert_interval_us=SEC, address=addr_b))
+    ra2, _ = step(ra, AdvertReceived(SEC, 100, SEC, addr_b))
+    rb2, _ = step(rb, AdvertReceived(SEC, 100, SEC, addr_a))
+    states = {ra2.state, rb2.state}
+    assert states == {VrrpState.MASTER, VrrpState.BACKUP}  # exactly one survives
+    winner = ra2 if ra2.state is VrrpState.MASTER else rb2
+    assert winner.config.address_int == max(a, b)
+
+
+def test_r9_master_readvertises_on_lower_priority_advert() -> None:
+    r = master(cfg(150))
+    before = r
+    r, actions = step(r, AdvertReceived(SEC, 100, SEC, PEER))
+    assert actions == (SendAdvert(150, SEC),)
+    assert r == before  # Adver_Timer untouched
+
+
+def test_r4_equal_priority_backup_does_not_preempt_master() -> None:
+    r = started(cfg(100))  # ME is numerically higher than PEER
+    r, actions = step(r, AdvertReceived(SEC, 100, SEC, "10.0.0.1"))
+    assert r.state is VrrpState.BACKUP
+    assert isinstance(actions[0], ArmTimer)
+
+
+def test_r10_master_shutdown_sends_priority_zero_and_reports_stop() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, Shutdown(3))
+    assert actions == (
+        SendAdvert(0, SEC),
+        CancelTimer(),
+        StateChanged(VrrpState.MASTER, VrrpState.STOP, 150),
+    )
+    assert r.state is VrrpState.STOP
+
+
+def test_r10_backup_shutdown_sends_nothing() -> None:
+    r = started(cfg())
+    r, actions = step(r, Shutdown(3))
+    assert not any(isinstance(a, SendAdvert) for a in actions)
+    assert r.state is VrrpState.STOP
+
+
+def test_r11_fault_from_master_resigns_and_clear_returns_to_backup() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, FaultRaised(2 * SEC))
+    assert SendAdvert(0, SEC) in actions
+    assert r.state is VrrpState.FAULT
+    r2, a2 = step(r, AdvertReceived(3 * SEC, 200, SEC, PEER))
+    assert (r2, a2) == (r, ())
+    r, actions = step(r, FaultCleared(4 * SEC))
+    assert r.state is VrrpState.BACKUP
+    assert arm_of(actions).due == 4 * SEC + master_down_interval_us(150, SEC)
+
+
+def test_r12_priority_change_is_advertised_next() -> None:
+    r = master(cfg(150))
+    r, actions = step(r, PriorityChanged(1, 120))
+    assert actions == ()
+    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    assert actions[0] == SendAdvert(120, SEC)
+
+
+def test_r13_stale_timer_is_ignored() -> None:
+    r = started(cfg())
+    stale = r.timer_generation
+    r, _ = step(r, AdvertReceived(SEC, 200, SEC, PEER))  # re-arms
+    r2, actions = step(r, TimerFired(master_down_interval_us(100, SEC), stale))
+    assert (r2, actions) == (r, ())
+    assert r2.state is VrrpState.BACKUP
+
+
+def test_r14_advert_to_stopped_router_is_noop() -> None:
+    r = VrrpRouter.initial(cfg())
+    assert step(r, AdvertReceived(0, 200, SEC, PEER)) == (r, ())
+    r, _ = step(started(cfg()), Shutdown(1))
+    assert step(r, AdvertReceived(2, 200, SEC, PEER)) == (r, ())
+    running = started(cfg())
+    assert step(running, Start(9)) == (running, ())
+
+
+# ------------------------------------------------------- totality property --
+
+_stimuli: st.SearchStrategy[Stimulus] = st.one_of(
+    st.builds(Start, st.integers(0, 100 * SEC)),
+    st.builds(Shutdown, st.integers(0, 100 * SEC)),
+    st.builds(
+        AdvertReceived,
+        st.integers(0, 100 * SEC),
+        st.integers(0, 255),
+        st.integers(1, 3 * SEC),
+        st.sampled_from([PEER, ME, "10.0.0.9"]),
+    ),
+    st.builds(TimerFired, st.integers(0, 100 * SEC), st.integers(0, 30)),
+    st.builds(PriorityChanged, st.integers(0, 100 * SEC), st.integers(1, 255)),
+    st.builds(FaultRaised, st.integers(0, 100 * SEC)),
+    st.builds(FaultCleared, st.integers(0, 100 * SEC)),
+)
+
+
+@given(st.integers(1, 255), st.booleans(), st.lists(_stimuli, max_size=40))
+def test_step_is_total_and_keeps_one_timer_per_state(
+    prio: int, preempt: bool, stimuli: list[Stimulus]
+) -> None:
+    r = VrrpRouter.initial(cfg(prio, preempt=preempt))
+    for s in stimuli:
+        before = r
+        r, actions = step(r, s)
+        assert step(before, s) == (r, actions)  # deterministic
+        arms = [a for a in actions if isinstance(a, ArmTimer)]
+        assert len(arms) <= 1
+        if arms:
+            assert arms[0].generation == r.timer_generation > before.timer_generation
+        expected_timer = {
+            VrrpState.MASTER: TimerKind.ADVER,
+            VrrpState.BACKUP: TimerKind.MASTER_DOWN,
+        }.get(r.state, TimerKind.NONE)
+        assert r.timer_kind is expected_timer
+        for a in actions:
+            if isinstance(a, StateChanged):
+                assert a.old is before.state and a.new is r.state and a.old is not a.new
