@@ -1,0 +1,219 @@
+"""Value classes with a stable JSON form, and their strict decoder.
+
+Rules
+-----
+* Every input, event and effect is a frozen, slotted dataclass registered under
+  a unique ``TYPE`` name with a ``VERSION`` number.
+* Its JSON form is ``{"type": TYPE, "v": VERSION, "payload": {field: value}}``;
+  canonical bytes are ``json.dumps(..., sort_keys=True, separators=(",", ":"))``
+  so that hashes over records are stable across processes and versions.
+* Field types are deliberately few: ``int``, ``float``, ``str``, ``bool``,
+  ``StrEnum`` subclasses, ``X | None`` and ``tuple[X, ...]`` of those. Anything
+  richer would make the JSON form ambiguous.
+* Decoding never guesses: an unknown type or version, a missing, extra or
+  ill-typed field raises :class:`DecodeError` naming what is wrong. A ``bool``
+  is not an ``int`` here (JSON's ``true`` must not become epoch 1).
+* Upcasting (decoding an older version into the current class) is the store's
+  job: it gets the raw ``(type, v, payload)`` first. This module only decodes
+  the current version of each type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+
+class DecodeError(ValueError):
+    """A JSON form that is not a valid value of any registered type."""
+
+
+class Message:
+    """Base of every registered value class (inputs, events, effects)."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+M = TypeVar("M", bound=Message)
+
+_REGISTRY: dict[str, type[Message]] = {}
+# Per class: (field name, decoder) pairs, computed once at registration.
+_FIELD_DECODERS: dict[type[Message], tuple[tuple[str, Callable[[Any, str], Any]], ...]] = {}
+
+
+def register(cls: type[M]) -> type[M]:
+    """Class decorator: make ``cls`` encodable and decodable under ``cls.TYPE``."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} must be a dataclass")
+    name = cls.TYPE
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise TypeError(f"message type {name!r} registered twice")
+    _REGISTRY[name] = cls
+    hints = typing.get_type_hints(cls)
+    _FIELD_DECODERS[cls] = tuple(
+        (f.name, _decoder_for(hints[f.name])) for f in dataclasses.fields(cls)
+    )
+    return cls
+
+
+def registered_types() -> Mapping[str, type[Message]]:
+    return dict(sorted(_REGISTRY.items()))
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_encode_value(v) for v in value]
+    return value
+
+
+def encode(message: Message) -> dict[str, Any]:
+    """The JSON-ready form of a registered value."""
+    payload = {
+        name: _encode_value(getattr(message, name)) for name, _ in _FIELD_DECODERS[type(message)]
+    }
+    return {"type": message.TYPE, "v": message.VERSION, "payload": payload}
+
+
+def payload_of(message: Message) -> dict[str, Any]:
+    return {
+        name: _encode_value(getattr(message, name)) for name, _ in _FIELD_DECODERS[type(message)]
+    }
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(message: Message) -> str:
+    return canonical_json(encode(message))
+
+
+def decode(data: Any) -> Message:
+    """Decode ``{"type", "v", "payload"}`` into the registered value class."""
+    if not isinstance(data, dict):
+        raise DecodeError(f"expected an object with type, v, payload; got {type(data).__name__}")
+    extra = set(data) - {"type", "v", "payload"}
+    if extra:
+        raise DecodeError(f"unexpected top-level keys: {sorted(extra)}")
+    type_name = data.get("type")
+    if not isinstance(type_name, str):
+        raise DecodeError("missing or non-string 'type'")
+    version = data.get("v")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DecodeError(f"{type_name}: missing or non-integer 'v'")
+    return decode_payload(type_name, version, data.get("payload"))
+
+
+def decode_payload(type_name: str, version: int, payload: Any) -> Message:
+    cls = _REGISTRY.get(type_name)
+    if cls is None:
+        raise DecodeError(f"unknown message type {type_name!r}")
+    if version != cls.VERSION:
+        raise DecodeError(f"{type_name}: unsupported version {version} (current {cls.VERSION})")
+    if not isinstance(payload, dict):
+        raise DecodeError(f"{type_name}: payload must be an object")
+    decoders = _FIELD_DECODERS[cls]
+    known = {name for name, _ in decoders}
+    extra = set(payload) - known
+    if extra:
+        raise DecodeError(f"{type_name}: unknown field(s) {sorted(extra)}")
+    kwargs: dict[str, Any] = {}
+    for name, decoder in decoders:
+        if name not in payload:
+            raise DecodeError(f"{type_name}: missing field {name!r}")
+        kwargs[name] = decoder(payload[name], f"{type_name}.{name}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # a validator in __post_init__
+        raise DecodeError(f"{type_name}: {exc}") from exc
+
+
+def loads(text: str) -> Message:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DecodeError(f"not JSON: {exc}") from exc
+    return decode(data)
+
+
+# -- field decoders ---------------------------------------------------------
+
+
+def _decoder_for(hint: Any) -> Callable[[Any, str], Any]:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        return _decode_bool
+    if hint is int:
+        return _decode_int
+    if hint is float:
+        return _decode_float
+    if hint is str:
+        return _decode_str
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _enum_decoder(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported union field type {hint!r}")
+        inner = _decoder_for(args[0])
+
+        def decode_optional(value: Any, where: str) -> Any:
+            return None if value is None else inner(value, where)
+
+        return decode_optional
+    if origin is tuple:
+        targs = typing.get_args(hint)
+        if len(targs) == 2 and targs[1] is Ellipsis:
+            item = _decoder_for(targs[0])
+
+            def decode_tuple(value: Any, where: str) -> Any:
+                if not isinstance(value, list):
+                    raise DecodeError(f"{where}: expected a list, got {type(value).__name__}")
+                return tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+            return decode_tuple
+    raise TypeError(f"unsupported field type {hint!r}")
+
+
+def _decode_bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise DecodeError(f"{where}: expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _decode_int(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DecodeError(f"{where}: expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _decode_float(value: Any, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise DecodeError(f"{where}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _decode_str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise DecodeError(f"{where}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _enum_decoder(enum_cls: type[enum.Enum]) -> Callable[[Any, str], Any]:
+    def decode_enum(value: Any, where: str) -> Any:
+        try:
+            return enum_cls(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in enum_cls)
+            raise DecodeError(f"{where}: {value!r} is not one of {allowed}") from None
+
+    return decode_enum

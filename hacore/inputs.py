@@ -1,0 +1,149 @@
+"""Inputs: everything the core learns, each an observation stamped with time.
+
+Every input carries ``at``, integer microseconds on the node's clock; the core
+never reads a clock. The input *kind* (``KIND``) is the column of the
+transition table in :mod:`hacore.table`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hacore.codec import Message, register
+from hacore.roles import Command, PeerRole, VrrpStatus
+
+
+class InputKind(enum.StrEnum):
+    VRRP = "vrrp"
+    PEER_HEARD = "peer-heard"
+    PEER_LOST = "peer-lost"
+    STEP_SUCCEEDED = "step-succeeded"
+    STEP_FAILED = "step-failed"
+    TIMER_FIRED = "timer-fired"
+    OPERATOR = "operator"
+    BOOTED = "booted"
+    PROGRESS = "progress"
+
+
+class Input(Message):
+    __slots__ = ()
+    KIND: ClassVar[InputKind]
+    at: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class VrrpReported(Input):
+    """keepalived's notify_fifo (or the simulator's VRRP model) reported a state."""
+
+    TYPE: ClassVar[str] = "vrrp-reported"
+    KIND: ClassVar[InputKind] = InputKind.VRRP
+    at: int
+    state: VrrpStatus
+    priority: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class PeerHeard(Input):
+    """A peer's status message arrived (its role and epoch come from its durable log)."""
+
+    TYPE: ClassVar[str] = "peer-heard"
+    KIND: ClassVar[InputKind] = InputKind.PEER_HEARD
+    at: int
+    peer: str
+    role: PeerRole
+    epoch: int
+    committed: int  # the peer's last committed business seqno (Galera)
+    changes: int  # writes the peer committed since it last heard from us
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class PeerLost(Input):
+    """No status from a peer within the runtime's timeout. Uncertain: it may be alive."""
+
+    TYPE: ClassVar[str] = "peer-lost"
+    KIND: ClassVar[InputKind] = InputKind.PEER_LOST
+    at: int
+    peer: str
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class StepSucceeded(Input):
+    TYPE: ClassVar[str] = "step-succeeded"
+    KIND: ClassVar[InputKind] = InputKind.STEP_SUCCEEDED
+    at: int
+    plan_id: int
+    step: str
+    attempt: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class StepFailed(Input):
+    TYPE: ClassVar[str] = "step-failed"
+    KIND: ClassVar[InputKind] = InputKind.STEP_FAILED
+    at: int
+    plan_id: int
+    step: str
+    attempt: int
+    reason: str
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class TimerFired(Input):
+    """A timer the core armed has fired. Its id tells a current timer from a stale one."""
+
+    TYPE: ClassVar[str] = "timer-fired"
+    KIND: ClassVar[InputKind] = InputKind.TIMER_FIRED
+    at: int
+    timer_id: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class OperatorCommand(Input):
+    TYPE: ClassVar[str] = "operator-command"
+    KIND: ClassVar[InputKind] = InputKind.OPERATOR
+    at: int
+    command: Command
+    target: str = ""
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Booted(Input):
+    """The node's process (re)started after its log was replayed."""
+
+    TYPE: ClassVar[str] = "booted"
+    KIND: ClassVar[InputKind] = InputKind.BOOTED
+    at: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class LocalProgress(Input):
+    """The local business database reports its last committed seqno."""
+
+    TYPE: ClassVar[str] = "local-progress"
+    KIND: ClassVar[InputKind] = InputKind.PROGRESS
+    at: int
+    committed: int
+
+
+INPUT_TYPES: tuple[type[Input], ...] = (
+    VrrpReported,
+    PeerHeard,
+    PeerLost,
+    StepSucceeded,
+    StepFailed,
+    TimerFired,
+    OperatorCommand,
+    Booted,
+    LocalProgress,
+)

@@ -1,0 +1,233 @@
+"""The node's append-only log: inputs and events in one hash chain.
+
+Rules
+-----
+* A record is an input the decider acted on, or an event it decided. Inputs
+  that decided nothing are not recorded: they changed nothing, so replay and
+  re-decide do not need them.
+* Each record's hash covers the previous record's hash and the record's own
+  canonical JSON, so editing, dropping or reordering any record breaks every
+  hash after it. The first record's ``prev_hash`` is 64 zeros.
+* Replay is a fold of ``evolve`` over the event records. The re-decide check
+  feeds each recorded input to ``decide`` again and compares what comes out
+  with the events recorded after it: the determinism check, which also shows
+  behaviour drift after an upgrade.
+
+The SQLite store in ``adapters`` implements the same :class:`EventLog` contract
+and the same record format, so one contract test suite covers both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hacore import codec
+from hacore import events as ev
+from hacore import inputs as inp
+from hacore.decider import decide, initial_state
+from hacore.evolve import evolve
+from hacore.state import NodeState
+from hacore.table import Context
+
+GENESIS_HASH = "0" * 64
+INPUT = "input"
+EVENT = "event"
+
+
+class LogError(Exception):
+    """Base of the log's typed errors."""
+
+
+class ChainError(LogError):
+    """The chain does not verify; ``seq`` is the first bad sequence number."""
+
+    def __init__(self, node: str, seq: int, reason: str) -> None:
+        super().__init__(f"node {node}: record {seq}: {reason}")
+        self.node = node
+        self.seq = seq
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    seq: int  # 1, 2, 3, ... per node
+    node: str
+    epoch: int  # the node's epoch once this record is applied
+    at: int  # microseconds, from the input or event
+    kind: str  # "input" | "event"
+    type: str
+    v: int
+    payload: str  # canonical JSON of the payload object
+    prev_hash: str
+    hash: str
+
+    def message(self) -> codec.Message:
+        """Decode the payload (current versions only; the store upcasts first)."""
+        try:
+            payload = json.loads(self.payload)
+        except json.JSONDecodeError as exc:
+            raise codec.DecodeError(f"record {self.seq}: payload is not JSON: {exc}") from exc
+        return codec.decode_payload(self.type, self.v, payload)
+
+
+def record_hash(
+    prev_hash: str,
+    seq: int,
+    node: str,
+    epoch: int,
+    at: int,
+    kind: str,
+    type_: str,
+    v: int,
+    payload: str,
+) -> str:
+    body = codec.canonical_json([seq, node, epoch, at, kind, type_, v, payload])
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def make_records(
+    node: str, start_seq: int, prev_hash: str, epoch: int, entries: Sequence[codec.Message]
+) -> list[LogRecord]:
+    """Chain ``entries`` (inputs and events) after ``prev_hash``."""
+    out: list[LogRecord] = []
+    seq = start_seq
+    for entry in entries:
+        kind = INPUT if isinstance(entry, inp.Input) else EVENT
+        if isinstance(entry, ev.EpochOpened):
+            epoch = entry.epoch
+        payload = codec.canonical_json(codec.payload_of(entry))
+        at = int(getattr(entry, "at", 0))
+        digest = record_hash(
+            prev_hash, seq, node, epoch, at, kind, entry.TYPE, entry.VERSION, payload
+        )
+        out.append(
+            LogRecord(
+                seq, node, epoch, at, kind, entry.TYPE, entry.VERSION, payload, prev_hash, digest
+            )
+        )
+        prev_hash = digest
+        seq += 1
+    return out
+
+
+def verify_records(node: str, records: Iterable[LogRecord]) -> int:
+    """Check sequence and chain; return the count. Raises :class:`ChainError`."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for r in records:
+        if r.seq != expected_seq:
+            raise ChainError(node, expected_seq, f"sequence gap or reorder (found {r.seq})")
+        if r.prev_hash != prev:
+            raise ChainError(node, r.seq, "previous-hash link broken")
+        digest = record_hash(
+            r.prev_hash, r.seq, r.node, r.epoch, r.at, r.kind, r.type, r.v, r.payload
+        )
+        if digest != r.hash:
+            raise ChainError(node, r.seq, "hash mismatch (record edited or corrupted)")
+        prev = r.hash
+        expected_seq += 1
+        count += 1
+    return count
+
+
+class EventLog(Protocol):
+    """What the decider's runtime needs of a log (in memory or durable)."""
+
+    node: str
+
+    def append(self, entries: Sequence[codec.Message], epoch: int) -> list[LogRecord]: ...
+
+    def records(self, since: int = 1) -> Iterator[LogRecord]: ...
+
+    def verify(self) -> int: ...
+
+
+class InMemoryLog:
+    """The reference implementation of :class:`EventLog`, for tests and the simulator."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self._records: list[LogRecord] = []
+
+    def append(self, entries: Sequence[codec.Message], epoch: int) -> list[LogRecord]:
+        head = self._records[-1].hash if self._records else GENESIS_HASH
+        new = make_records(self.node, len(self._records) + 1, head, epoch, entries)
+        self._records.extend(new)
+        return new
+
+    def records(self, since: int = 1) -> Iterator[LogRecord]:
+        return iter(self._records[max(since, 1) - 1 :])
+
+    def verify(self) -> int:
+        return verify_records(self.node, self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def head_hash(self) -> str:
+        return self._records[-1].hash if self._records else GENESIS_HASH
+
+
+def replay_records(node: str, records: Iterable[LogRecord]) -> NodeState:
+    """Fold ``evolve`` over the event records."""
+    state = NodeState(name=node)
+    for r in records:
+        if r.kind == EVENT:
+            message = r.message()
+            assert isinstance(message, ev.Event)
+            state = evolve(state, message)
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    seq: int  # the input record whose decision differs
+    expected: tuple[str, ...]  # recorded events (canonical JSON)
+    actual: tuple[str, ...]  # what decide() produces now
+
+
+def redecide(ctx: Context, records: Iterable[LogRecord]) -> list[Mismatch]:
+    """Re-decide every recorded input; report each decision that differs."""
+    mismatches: list[Mismatch] = []
+    state = initial_state(ctx.config, ctx.node)
+    pending_seq = 0
+    pending_actual: list[ev.Event] = []
+    recorded: list[ev.Event] = []
+
+    def settle() -> None:
+        nonlocal state
+        if pending_seq:
+            if recorded != pending_actual:
+                mismatches.append(
+                    Mismatch(
+                        pending_seq,
+                        tuple(codec.dumps(e) for e in recorded),
+                        tuple(codec.dumps(e) for e in pending_actual),
+                    )
+                )
+            for e in recorded:  # the log is the truth: continue from what was recorded
+                state = evolve(state, e)
+
+    for r in records:
+        message = r.message()
+        if r.kind == INPUT:
+            settle()
+            assert isinstance(message, inp.Input)
+            pending_seq = r.seq
+            pending_actual = decide(ctx, state, message)
+            recorded = []
+        else:
+            assert isinstance(message, ev.Event)
+            if not pending_seq:
+                mismatches.append(Mismatch(r.seq, (codec.dumps(message),), ()))
+                state = evolve(state, message)
+                continue
+            recorded.append(message)
+    settle()
+    return mismatches

@@ -1,0 +1,38 @@
+"""A node: the decider bound to its log, enforcing "persist before acting".
+
+``Node.handle(input)`` decides, appends the input and its events to the log,
+and only then returns the effects for the runtime to execute. If the append
+raises (disk full, a second writer), no effect is returned and the in-memory
+state is left as it was: the node never acts on a decision it did not persist.
+"""
+
+from __future__ import annotations
+
+from hacore import inputs as inp
+from hacore.config import ClusterConfig
+from hacore.decider import Decision, initial_state, step
+from hacore.log import EventLog, InMemoryLog, replay_records
+from hacore.state import NodeState
+from hacore.table import Context
+
+
+class Node:
+    def __init__(self, config: ClusterConfig, name: str, log: EventLog | None = None) -> None:
+        self.ctx = Context(config, name)
+        self.log: EventLog = log if log is not None else InMemoryLog(name)
+        self.state: NodeState = initial_state(config, name)
+
+    @classmethod
+    def recover(cls, config: ClusterConfig, name: str, log: EventLog) -> Node:
+        """Rebuild a node from its durable log (after a crash or restart)."""
+        node = cls(config, name, log)
+        log.verify()
+        node.state = replay_records(name, log.records())
+        return node
+
+    def handle(self, received: inp.Input) -> Decision:
+        decision = step(self.ctx, self.state, received)
+        if decision.events:
+            self.log.append([received, *decision.events], decision.state.epoch)
+            self.state = decision.state
+        return decision

@@ -1,0 +1,99 @@
+"""The node's state: everything ``evolve`` folds out of the event log.
+
+Immutable and built only of tuples, ints, strings and enums, so two states can
+be compared for equality after a replay, and hashed for a digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hacore.roles import PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProgress:
+    plan_id: int
+    kind: PlanKind
+    steps: tuple[str, ...]
+    index: int  # the first unfinished step
+    attempt: int  # attempt number of the current step (1-based; 0 = not started)
+    bootstrap_allowed: bool
+
+    @property
+    def current_step(self) -> str:
+        return self.steps[self.index]
+
+    @property
+    def is_last_step(self) -> bool:
+        return self.index == len(self.steps) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedTimer:
+    timer_id: int
+    purpose: TimerPurpose
+    due: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    name: str
+    role: PeerRole
+    epoch: int
+    committed: int
+    changes: int
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    name: str
+    role: Role = Role.STANDBY
+    epoch: int = 0  # the epoch of this node's latest promotion (0: never promoted)
+    max_epoch_seen: int = 0  # never decreases
+    vrrp: VrrpStatus = VrrpStatus.INIT
+    vrrp_priority: int = 0
+    plan: PlanProgress | None = None
+    next_plan_id: int = 1
+    next_timer_id: int = 1
+    timers: tuple[ArmedTimer, ...] = ()
+    peers: tuple[PeerView, ...] = ()  # sorted by name
+    committed: int = 0
+    committed_at_loss: int | None = None  # committed when contact was first lost
+    split_peer: str = ""  # the active peer of an open split-brain ("" = none)
+    split_peer_epoch: int = 0
+    split_winner: str = ""  # "" while undecided (manual) or when none is open
+    frozen: bool = False
+    priority_yielded: bool = False
+    quorum_lost: bool = False
+    hold_down_until: int = 0
+
+    @property
+    def changes(self) -> int:
+        """Writes committed since contact with some peer was lost (the split)."""
+        if self.committed_at_loss is None:
+            return 0
+        return self.committed - self.committed_at_loss
+
+    def peer(self, name: str) -> PeerView | None:
+        for view in self.peers:
+            if view.name == name:
+                return view
+        return None
+
+    def timer(self, timer_id: int) -> ArmedTimer | None:
+        for armed in self.timers:
+            if armed.timer_id == timer_id:
+                return armed
+        return None
+
+    def timer_for(self, purpose: TimerPurpose) -> ArmedTimer | None:
+        for armed in self.timers:
+            if armed.purpose is purpose:
+                return armed
+        return None
+
+    @property
+    def reachable_votes(self) -> int:
+        return 1 + sum(1 for view in self.peers if view.reachable)
