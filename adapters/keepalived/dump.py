@@ -1,0 +1,135 @@
+"""keepalived's own view of its instances, from the dumps it writes on a signal.
+
+``SIGJSON`` (``keepalived --signum=JSON``, 36 on this build) makes the VRRP
+process write ``/tmp/keepalived.json``; ``SIGUSR1`` writes
+``/tmp/keepalived.data`` (text, format not guaranteed stable). We parse the
+JSON into frozen ``InstanceStatus`` records; the text dump only for the few
+fields we need, as a fallback when keepalived was built without JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+# keepalived's internal state numbers (vrrp.h)
+_STATE_NAMES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "STOP", 98: "DELETED"}
+SIGJSON_DEFAULT = 36
+
+
+class DumpError(ValueError):
+    """A dump is missing or not what keepalived writes; the message says which."""
+
+
+@attrs.frozen
+class InstanceStatus:
+    name: str
+    state: str
+    vrid: int
+    base_priority: int
+    effective_priority: int
+    advert_int: float
+    master_adver_int: float
+    nopreempt: bool
+    preempt_delay: float
+    vip_set: bool
+    adverts_sent: int
+    adverts_received: int
+    priority_zero_sent: int
+    priority_zero_received: int
+    became_master: int
+    released_master: int
+
+
+def _get(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in d:
+        raise DumpError(f"{where}: missing field {key!r}")
+    value = d[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool):
+        raise DumpError(f"{where}: field {key!r} is not an int: {value!r}")
+    if not isinstance(value, kind):
+        raise DumpError(f"{where}: field {key!r} is not {kind.__name__}: {value!r}")
+    return value
+
+
+def parse_json_dump(text: str) -> tuple[InstanceStatus, ...]:
+    """Parse the content of keepalived.json (a list of {data, stats} objects)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DumpError(f"keepalived.json: not JSON ({exc})") from None
+    if not isinstance(raw, list):
+        raise DumpError("keepalived.json: expected a list of instances")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"keepalived.json[{i}]"
+        if not isinstance(item, dict):
+            raise DumpError(f"{where}: expected an object")
+        data = _get(item, "data", dict, where)
+        stats = _get(item, "stats", dict, where)
+        state_num = _get(data, "state", int, where)
+        out.append(
+            InstanceStatus(
+                name=_get(data, "iname", str, where),
+                state=_STATE_NAMES.get(state_num, f"UNKNOWN({state_num})"),
+                vrid=_get(data, "vrid", int, where),
+                base_priority=_get(data, "base_priority", int, where),
+                effective_priority=_get(data, "effective_priority", int, where),
+                advert_int=_get(data, "adver_int", float, where),
+                master_adver_int=_get(data, "master_adver_int", float, where),
+                nopreempt=_get(data, "nopreempt", bool, where),
+                preempt_delay=_get(data, "preempt_delay", float, where),
+                vip_set=_get(data, "vipset", bool, where),
+                adverts_sent=_get(stats, "advert_sent", int, where),
+                adverts_received=_get(stats, "advert_rcvd", int, where),
+                priority_zero_sent=_get(stats, "pri_zero_sent", int, where),
+                priority_zero_received=_get(stats, "pri_zero_rcvd", int, where),
+                became_master=_get(stats, "become_master", int, where),
+                released_master=_get(stats, "release_master", int, where),
+            )
+        )
+    return tuple(out)
+
+
+_DATA_INSTANCE = re.compile(r"^\s*VRRP Instance = (\S+)\s*$")
+_DATA_FIELD = re.compile(r"^\s*(State|Effective priority|Priority) = (\S+)\s*$")
+
+
+def parse_data_dump(text: str) -> dict[str, dict[str, str]]:
+    """The few fields we need from keepalived.data: {instance: {State, Priority, ...}}."""
+    out: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        m = _DATA_INSTANCE.match(line)
+        if m:
+            current = out.setdefault(m.group(1), {})
+            continue
+        f = _DATA_FIELD.match(line)
+        if f and current is not None and f.group(1) not in current:
+            current[f.group(1)] = f.group(2)
+    return out
+
+
+def read_json_dump(
+    pid: int, tmp_dir: Path, *, timeout: float = 2.0, signum: int = SIGJSON_DEFAULT
+) -> tuple[InstanceStatus, ...]:
+    """Signal keepalived (by PID) to write its JSON dump into tmp_dir; parse it."""
+    path = tmp_dir / "keepalived.json"
+    before = path.stat().st_mtime_ns if path.exists() else None
+    os.kill(pid, signum)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_mtime_ns != before:
+            text = path.read_text()
+            if text.rstrip().endswith("]"):
+                return parse_json_dump(text)
+        time.sleep(0.02)
+    raise DumpError(f"keepalived (pid {pid}) wrote no {path} within {timeout} s")

@@ -1,0 +1,23 @@
+"""The lab: N real keepalived nodes in network namespaces on one machine."""
+
+from adapters.lab.lab import (
+    Lab,
+    LabState,
+    NodeSpec,
+    NodeState,
+    Transition,
+    default_nodes,
+    leftovers,
+)
+from adapters.lab.net import LabError
+
+__all__ = [
+    "Lab",
+    "LabError",
+    "LabState",
+    "NodeSpec",
+    "NodeState",
+    "Transition",
+    "default_nodes",
+    "leftovers",
+]

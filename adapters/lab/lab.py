@@ -1,0 +1,668 @@
+"""A real keepalived cluster on one machine, in network namespaces.
+
+Topology: one *switch* namespace holding a bridge, N *node* namespaces each
+joined to it by a veth pair (``eth0`` inside the node, address 10.77.0.<i>),
+optionally a *witness* namespace (10.77.0.254, runs nothing: a quorum vote
+stand-in). Every namespace, link and nft table name starts with a per-run
+prefix (``hl`` + 6 hex digits) so that concurrent labs and leftovers are told
+apart; the state of a running lab is ``lab.json`` in its state directory.
+
+Per node: a rendered keepalived.conf, a notify FIFO read by a recorder process
+(lines with CLOCK_MONOTONIC times into ``fifo.jsonl``), keepalived started via
+``ip netns exec`` in its own session with the node directory bound over /tmp
+(so its data/JSON dumps are per node). Processes are stopped by PID: SIGTERM,
+then SIGKILL of the process group. Faults are nftables rules in the node
+namespaces (table ``inet <prefix>``), both directions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from adapters.keepalived.config import KeepalivedConfig, VrrpInstanceSpec, parse_advert_int
+from adapters.keepalived.fifo import FifoRecord, LineKind, MalformedLine, parse_line
+from adapters.lab import net
+from adapters.lab.net import LabError
+
+DEFAULT_ROOT = Path("/run/hacore-lab")
+SUBNET = "10.77.0"
+VIP = f"{SUBNET}.250"
+WITNESS_IP = f"{SUBNET}.254"
+VRID = 51
+INSTANCE = "VI_1"
+MAX_NODES = 32
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    priority: int
+    preempt: bool = True
+    preempt_delay: int = 0  # seconds
+    start_as_master: bool = False
+
+
+@dataclass
+class NodeState:
+    name: str
+    index: int
+    netns: str
+    ip: str
+    priority: int
+    preempt: bool
+    preempt_delay: int
+    start_as_master: bool
+    keepalived_pid: int | None = None
+    recorder_pid: int | None = None
+    started_at: float | None = None  # monotonic time of the last keepalived start
+
+
+@dataclass
+class LabState:
+    name: str
+    prefix: str
+    state_dir: str
+    advert_int: str  # seconds, as keepalived reads it
+    witness: bool
+    switch_ns: str
+    nodes: list[NodeState] = field(default_factory=list)
+    cuts: list[list[str]] = field(default_factory=list)  # directed pairs [from, to]
+    loss: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One notify_fifo line of one node, timed by the recorder."""
+
+    t: float
+    node: str
+    record: FifoRecord
+
+
+def default_nodes(n: int, priorities: Sequence[int] | None = None) -> list[NodeSpec]:
+    if not 1 <= n <= MAX_NODES:
+        raise LabError(f"--nodes: must be in 1..{MAX_NODES}, got {n}")
+    if priorities is None:
+        priorities = [max(1, 200 - 50 * i) if n <= 4 else max(1, 250 - 7 * i) for i in range(n)]
+    if len(priorities) != n:
+        raise LabError(f"--priorities: {len(priorities)} given for {n} nodes")
+    return [NodeSpec(f"n{i + 1}", p) for i, p in enumerate(priorities)]
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap if it is our child
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def stop_pid(pid: int | None, *, timeout: float = 3.0, group: bool = True) -> None:
+    """SIGTERM the process, wait, then SIGKILL its process group (it leads its own session)."""
+    if pid is None:
+        return
+    if _pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid) and (not group or not _group_members(pid)):
+            return
+        time.sleep(0.02)
+    try:
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for _ in range(100):
+        if not _pid_alive(pid) and (not group or not _group_members(pid)):
+            return
+        time.sleep(0.02)
+
+
+class Lab:
+    """A running (or half-built) lab, loaded from its state directory."""
+
+    def __init__(self, state: LabState) -> None:
+        self.state = state
+
+    # ------------------------------------------------------------ loading --
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.state.state_dir)
+
+    @staticmethod
+    def state_dir_for(name: str, state_dir: str | Path | None) -> Path:
+        return Path(state_dir) if state_dir is not None else DEFAULT_ROOT / name
+
+    @classmethod
+    def load(cls, name: str = "lab", state_dir: str | Path | None = None) -> Lab:
+        d = cls.state_dir_for(name, state_dir)
+        path = d / "lab.json"
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise LabError(f"no lab {name!r} (no {path}); start one with: hacore lab up") from None
+        except json.JSONDecodeError as exc:
+            raise LabError(f"{path}: not valid JSON ({exc})") from None
+        nodes = [NodeState(**n) for n in raw.pop("nodes")]
+        return cls(LabState(nodes=nodes, **raw))
+
+    def save(self) -> None:
+        tmp = self.dir / "lab.json.tmp"
+        tmp.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
+        os.replace(tmp, self.dir / "lab.json")
+
+    def node(self, name: str) -> NodeState:
+        for n in self.state.nodes:
+            if n.name == name:
+                return n
+        names = ", ".join(n.name for n in self.state.nodes)
+        raise LabError(f"no node {name!r} in lab {self.state.name!r} (nodes: {names})")
+
+    def node_dir(self, node: NodeState) -> Path:
+        return self.dir / node.name
+
+    @property
+    def advert_interval_us(self) -> int:
+        return int(Decimal(self.state.advert_int) * 1_000_000)
+
+    # ----------------------------------------------------------------- up --
+
+    @classmethod
+    def up(
+        cls,
+        nodes: Sequence[NodeSpec],
+        *,
+        name: str = "lab",
+        advert_int: str | float | Decimal = "0.1",
+        witness: bool = False,
+        state_dir: str | Path | None = None,
+        wait: bool = True,
+        wait_timeout: float = 15.0,
+        start: bool = True,
+    ) -> Lab:
+        net.require_root()
+        interval = parse_advert_int(advert_int)
+        if not 1 <= len(nodes) <= MAX_NODES:
+            raise LabError(f"nodes: must be 1..{MAX_NODES}, got {len(nodes)}")
+        if len({n.name for n in nodes}) != len(nodes):
+            raise LabError("nodes: names must be unique")
+        d = cls.state_dir_for(name, state_dir)
+        if (d / "lab.json").exists():
+            raise LabError(f"lab {name!r} is already up ({d}); run: hacore lab down --name {name}")
+        d.mkdir(parents=True, exist_ok=True)
+        prefix = "hl" + secrets.token_hex(3)
+        state = LabState(
+            name=name,
+            prefix=prefix,
+            state_dir=str(d),
+            advert_int=format(interval.normalize(), "f"),
+            witness=witness,
+            switch_ns=f"{prefix}-sw",
+        )
+        for i, spec in enumerate(nodes, start=1):
+            state.nodes.append(
+                NodeState(
+                    name=spec.name,
+                    index=i,
+                    netns=f"{prefix}-{spec.name}",
+                    ip=f"{SUBNET}.{i}",
+                    priority=spec.priority,
+                    preempt=spec.preempt,
+                    preempt_delay=spec.preempt_delay,
+                    start_as_master=spec.start_as_master,
+                )
+            )
+        lab = cls(state)
+        lab.save()  # before anything exists, so that `down` can always clean up
+        try:
+            lab._build_network()
+            for node in state.nodes:
+                lab._prepare_node(node)
+            if start:
+                lab._start_all()
+            lab.save()
+            if start and wait:
+                lab.wait_for_one_master(wait_timeout)
+        except BaseException:
+            lab.down()
+            raise
+        return lab
+
+    def _namespaces(self) -> list[str]:
+        out = [self.state.switch_ns] + [n.netns for n in self.state.nodes]
+        if self.state.witness:
+            out.append(f"{self.state.prefix}-w")
+        return out
+
+    def _build_network(self) -> None:
+        p = self.state.prefix
+        sw = self.state.switch_ns
+        br = f"{p}br"
+        net.netns_add(sw)
+        net.run(["ip", "-n", sw, "link", "add", br, "type", "bridge"])
+        net.run(["ip", "-n", sw, "link", "set", br, "up"])
+        members: list[tuple[str, str, str]] = [
+            (n.netns, n.ip, str(n.index)) for n in self.state.nodes
+        ]
+        if self.state.witness:
+            members.append((f"{p}-w", WITNESS_IP, "w"))
+        for ns, ip, tag in members:
+            inner, outer = f"{p}{tag}a", f"{p}{tag}b"
+            net.netns_add(ns)
+            net.run(["ip", "link", "add", inner, "type", "veth", "peer", "name", outer])
+            net.run(["ip", "link", "set", inner, "netns", ns])
+            net.run(["ip", "link", "set", outer, "netns", sw])
+            net.run(["ip", "-n", ns, "link", "set", inner, "name", "eth0"])
+            net.run(["ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0"])
+            net.run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            net.run(["ip", "-n", sw, "link", "set", outer, "master", br])
+            net.run(["ip", "-n", sw, "link", "set", outer, "up"])
+            net.nft(
+                ns,
+                f"table inet {p} {{\n"
+                "  chain input { type filter hook input priority 0; policy accept; }\n"
+                "  chain output { type filter hook output priority 0; policy accept; }\n"
+                "}\n",
+            )
+
+    def render_config(self, node: NodeState) -> str:
+        peers = tuple(n.ip for n in self.state.nodes if n.name != node.name)
+        inst = VrrpInstanceSpec(
+            name=INSTANCE,
+            vrid=VRID,
+            interface="eth0",
+            priority=node.priority,
+            unicast_src_ip=node.ip,
+            unicast_peers=peers if peers else (WITNESS_IP,),
+            virtual_ipaddresses=(f"{VIP}/24",),
+            advert_int=Decimal(self.state.advert_int),
+            preempt=node.preempt,
+            preempt_delay=node.preempt_delay,
+            start_as_master=node.start_as_master,
+        )
+        # Paths as keepalived sees them: the node directory is bound over /tmp.
+        cfg = KeepalivedConfig(
+            router_id=f"{self.state.prefix}-{node.name}",
+            instances=(inst,),
+            notify_fifo="/tmp/notify.fifo",
+        )
+        return cfg.render()
+
+    def _prepare_node(self, node: NodeState) -> None:
+        d = self.node_dir(node)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "keepalived.conf").write_text(self.render_config(node))
+        fifo = d / "notify.fifo"
+        if not fifo.exists():
+            os.mkfifo(fifo, 0o600)
+        proc = subprocess.Popen(  # noqa: S603 - argv list
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                str(_HERE / "recorder.py"),
+                str(fifo),
+                str(d / "fifo.jsonl"),
+                self.state.prefix,
+            ],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        node.recorder_pid = proc.pid
+
+    # ---------------------------------------------------------- processes --
+
+    def _start_all(self) -> None:
+        """Start every node's keepalived through one gate, so that they start together."""
+        gate = self.dir / "go"
+        gate.unlink(missing_ok=True)
+        for node in self.state.nodes:
+            (self.node_dir(node) / "launcher.ready").unlink(missing_ok=True)
+            self.start(node.name, gate=gate)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all((self.node_dir(n) / "launcher.ready").exists() for n in self.state.nodes):
+                break
+            time.sleep(0.005)
+        else:
+            raise LabError("keepalived launchers did not get ready within 10 s")
+        gate.touch()
+        now = time.monotonic()
+        for node in self.state.nodes:
+            node.started_at = now
+        self.save()
+
+    def start(self, name: str, gate: Path | None = None) -> None:
+        node = self.node(name)
+        if _pid_alive(node.keepalived_pid):
+            raise LabError(f"{name}: keepalived already runs (pid {node.keepalived_pid})")
+        d = self.node_dir(node)
+        for stale in ("keepalived.pid", "vrrp.pid", "checkers.pid"):
+            # after a SIGKILL they remain, and keepalived then refuses to start
+            (d / stale).unlink(missing_ok=True)
+        argv = [
+            "ip", "netns", "exec", node.netns,
+            sys.executable, "-I", "-S", str(_HERE / "launch.py"), str(d), str(gate or "-"), "--",
+            "keepalived", "-f", "/tmp/keepalived.conf",
+            "-p", "/tmp/keepalived.pid", "-r", "/tmp/vrrp.pid", "-c", "/tmp/checkers.pid",
+            "-n", "-l", "-D", "-P", "--config-id", f"{self.state.prefix}-{node.name}",
+        ]  # fmt: skip
+        with open(d / "keepalived.log", "ab") as log:
+            proc = subprocess.Popen(  # noqa: S603 - argv list
+                argv,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        node.keepalived_pid = proc.pid
+        node.started_at = time.monotonic()
+        self.save()
+
+    def kill(self, name: str) -> float:
+        """SIGKILL the keepalived process group (a crash: no priority-0 advert). Returns t."""
+        node = self.node(name)
+        pid = node.keepalived_pid
+        if not _pid_alive(pid):
+            raise LabError(f"{name}: keepalived is not running")
+        assert pid is not None
+        t = time.monotonic()
+        os.killpg(pid, signal.SIGKILL)
+        for _ in range(250):
+            if not _pid_alive(pid) and not _group_members(pid):
+                break
+            time.sleep(0.01)
+        node.keepalived_pid = None
+        self.save()
+        return t
+
+    def stop(self, name: str) -> float:
+        """SIGTERM keepalived (a clean stop: priority-0 advert, STOP line). Returns t."""
+        node = self.node(name)
+        t = time.monotonic()
+        stop_pid(node.keepalived_pid)
+        node.keepalived_pid = None
+        self.save()
+        return t
+
+    def restart(self, name: str) -> None:
+        node = self.node(name)
+        if _pid_alive(node.keepalived_pid):
+            self.stop(name)
+        self.start(name)
+
+    # ------------------------------------------------------------- faults --
+
+    def _node_or_witness_ip(self, name: str) -> str:
+        if name in ("w", "witness") and self.state.witness:
+            return WITNESS_IP
+        return self.node(name).ip
+
+    def _apply_rules(self) -> None:
+        p = self.state.prefix
+        members = [(n.name, n.netns) for n in self.state.nodes]
+        if self.state.witness:
+            members.append(("w", f"{p}-w"))
+        for name, ns in members:
+            script = f"flush chain inet {p} input\nflush chain inet {p} output\n"
+            for src, dst in sorted(tuple(c) for c in self.state.cuts):
+                if src == name:
+                    script += (
+                        f"add rule inet {p} output ip daddr {self._node_or_witness_ip(dst)} drop\n"
+                    )
+                if dst == name:
+                    script += (
+                        f"add rule inet {p} input ip saddr {self._node_or_witness_ip(src)} drop\n"
+                    )
+            pct = self.state.loss.get(name, 0)
+            if pct:
+                for chain in ("input", "output"):
+                    script += f"add rule inet {p} {chain} numgen random mod 100 < {pct} drop\n"
+            net.nft(ns, script)
+
+    def _all_members(self) -> list[str]:
+        names = [n.name for n in self.state.nodes]
+        return names + (["w"] if self.state.witness else [])
+
+    def partition(self, groups: Sequence[Sequence[str]]) -> None:
+        """Cut every pair across groups, both directions; nodes not named form one more group."""
+        everyone = self._all_members()
+        named = [x for g in groups for x in g]
+        for x in named:
+            if x not in everyone:
+                raise LabError(f"partition: unknown node {x!r} (nodes: {', '.join(everyone)})")
+        if len(set(named)) != len(named):
+            raise LabError("partition: a node appears in two groups")
+        rest = [x for x in everyone if x not in named]
+        all_groups = [list(g) for g in groups] + ([rest] if rest else [])
+        cuts = set(tuple(c) for c in self.state.cuts)
+        for i, g in enumerate(all_groups):
+            for h in all_groups[i + 1 :]:
+                for a in g:
+                    for b in h:
+                        cuts.add((a, b))
+                        cuts.add((b, a))
+        self.state.cuts = [list(c) for c in sorted(cuts)]
+        self._apply_rules()
+        self.save()
+
+    def isolate(self, name: str) -> None:
+        self.node(name)
+        self.partition([[name]])
+
+    def heal(self) -> None:
+        """Remove every partition and loss rule."""
+        self.state.cuts = []
+        self.state.loss = {}
+        self._apply_rules()
+        self.save()
+
+    def set_loss(self, name: str, pct: int) -> None:
+        if name != "w":
+            self.node(name)
+        if not 0 <= pct <= 100:
+            raise LabError(f"loss: PCT must be in 0..100, got {pct}")
+        self.state.loss[name] = pct
+        self._apply_rules()
+        self.save()
+
+    # ------------------------------------------------------------- status --
+
+    def transitions(self) -> list[Transition]:
+        """Every recorded fifo line of every node, in time order (malformed ones skipped)."""
+        out: list[Transition] = []
+        for node in self.state.nodes:
+            path = self.node_dir(node) / "fifo.jsonl"
+            if not path.exists():
+                continue
+            for seq, raw in enumerate(path.read_text().splitlines(), start=1):
+                try:
+                    obj = json.loads(raw)
+                    rec = parse_line(obj["line"], seq)
+                except (ValueError, KeyError, MalformedLine):
+                    continue
+                out.append(Transition(float(obj["t"]), node.name, rec))
+        out.sort(key=lambda tr: (tr.t, tr.node))
+        return out
+
+    def vrrp_states(self) -> dict[str, str]:
+        """Latest state per node from the fifo; a node whose keepalived is gone is DOWN."""
+        states = {n.name: "UNKNOWN" for n in self.state.nodes}
+        for tr in self.transitions():
+            if tr.record.type == "INSTANCE" and tr.record.kind is LineKind.STATE:
+                states[tr.node] = tr.record.state
+        for n in self.state.nodes:
+            if not _pid_alive(n.keepalived_pid):
+                states[n.name] = "DOWN"
+        return states
+
+    def wait_for(self, pred: Callable[[dict[str, str]], bool], timeout: float) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.vrrp_states()
+            if pred(states):
+                return states
+            if time.monotonic() > deadline:
+                raise LabError(f"timed out after {timeout} s waiting; states: {states}")
+            time.sleep(0.02)
+
+    def wait_for_one_master(self, timeout: float = 15.0, quiet: float | None = None) -> str:
+        """Wait for exactly one MASTER among running nodes and no fifo line for ``quiet`` s."""
+        if quiet is None:
+            quiet = 4 * float(self.state.advert_int) + 0.1
+        deadline = time.monotonic() + timeout
+        while True:
+            trs = self.transitions()
+            states = self.vrrp_states()
+            running = [s for s in states.values() if s != "DOWN"]
+            last = trs[-1].t if trs else 0.0
+            if (
+                running.count("MASTER") == 1
+                and all(s in ("MASTER", "BACKUP") for s in running)
+                and time.monotonic() - last >= quiet
+            ):
+                return next(k for k, v in states.items() if v == "MASTER")
+            if time.monotonic() > deadline:
+                raise LabError(f"no single stable master within {timeout} s; states: {states}")
+            time.sleep(0.02)
+
+    def has_vip(self, node: NodeState) -> bool:
+        out = net.run(
+            ["ip", "-n", node.netns, "-o", "-4", "addr", "show", "dev", "eth0"], check=False
+        )
+        return f" {VIP}/" in out
+
+    def keepalived_json(self, name: str, timeout: float = 2.0) -> Any:
+        """keepalived's own view: SIGJSON makes it write /tmp/keepalived.json (our node dir)."""
+        from adapters.keepalived.dump import read_json_dump
+
+        node = self.node(name)
+        if not _pid_alive(node.keepalived_pid):
+            raise LabError(f"{name}: keepalived is not running")
+        assert node.keepalived_pid is not None
+        return read_json_dump(node.keepalived_pid, self.node_dir(node), timeout=timeout)
+
+    def status(self) -> dict[str, Any]:
+        states = self.vrrp_states()
+        nodes = []
+        for n in self.state.nodes:
+            nodes.append(
+                {
+                    "name": n.name,
+                    "netns": n.netns,
+                    "ip": n.ip,
+                    "priority": n.priority,
+                    "preempt": n.preempt,
+                    "preempt_delay": n.preempt_delay,
+                    "keepalived_pid": n.keepalived_pid if _pid_alive(n.keepalived_pid) else None,
+                    "recorder_alive": _pid_alive(n.recorder_pid),
+                    "vrrp_state": states[n.name],
+                    "has_vip": self.has_vip(n),
+                    "loss_pct": self.state.loss.get(n.name, 0),
+                }
+            )
+        masters = [x["name"] for x in nodes if x["vrrp_state"] == "MASTER"]
+        return {
+            "name": self.state.name,
+            "prefix": self.state.prefix,
+            "state_dir": self.state.state_dir,
+            "advert_int": self.state.advert_int,
+            "vip": VIP,
+            "witness": WITNESS_IP if self.state.witness else None,
+            "masters": masters,
+            "split_brain": len(masters) > 1,
+            "cuts": self.state.cuts,
+            "nodes": nodes,
+        }
+
+    # --------------------------------------------------------------- down --
+
+    def down(self, *, keep_state: bool = False) -> None:
+        """Stop every process, delete every namespace and link; remove the state dir."""
+        for n in self.state.nodes:
+            stop_pid(n.keepalived_pid)
+            n.keepalived_pid = None
+        for n in self.state.nodes:
+            stop_pid(n.recorder_pid, timeout=1.0)
+            n.recorder_pid = None
+        existing = set(net.netns_list())
+        for ns in self._namespaces():
+            if ns in existing:
+                net.netns_delete(ns)
+        for link in net.links():
+            if link.startswith(self.state.prefix):
+                net.run(["ip", "link", "delete", link], check=False)
+        if keep_state:
+            self.save()
+            return
+        for node in self.state.nodes:
+            d = self.node_dir(node)
+            if d.is_dir():
+                for f in sorted(d.iterdir()):
+                    f.unlink()
+                d.rmdir()
+        for fname in ("lab.json", "lab.json.tmp", "go"):
+            (self.dir / fname).unlink(missing_ok=True)
+        try:
+            self.dir.rmdir()
+        except OSError:
+            pass
+
+
+def leftovers(prefix: str) -> list[str]:
+    """Anything on this machine whose name carries the prefix: namespaces, links, nft tables,
+    processes. Empty after a clean ``down``."""
+    found = [f"netns {ns}" for ns in net.netns_list() if ns.startswith(prefix)]
+    found += [f"link {x}" for x in net.links() if x.startswith(prefix)]
+    found += [f"nft table {t}" for t in net.nft_tables() if t.startswith(prefix)]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if prefix in cmd:
+            found.append(f"process {entry.name}: {cmd.strip()}")
+    return found
