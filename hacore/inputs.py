@@ -51,6 +51,9 @@ class PeerHeard(Input):
     """A peer's status message arrived (its role and epoch come from its durable log)."""
 
     TYPE: ClassVar[str] = "peer-heard"
+    # v2 added ``changes`` (the zero-changes split-brain policy needs it). Logs
+    # written with v1 decode through the store's upcaster, which sets it to 0.
+    VERSION: ClassVar[int] = 2
     KIND: ClassVar[InputKind] = InputKind.PEER_HEARD
     at: int
     peer: str
