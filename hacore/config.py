@@ -53,6 +53,7 @@ class Timing:
     fault_hold_us: int = 30 * SECOND_US
     hold_down_us: int = 5 * SECOND_US
     self_fence_us: int = 3 * SECOND_US
+    vip_handover_us: int = 15 * SECOND_US  # split-brain winner without the VIP: then demote
 
     def __post_init__(self) -> None:
         for name in self.__slots__:

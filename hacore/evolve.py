@@ -109,7 +109,9 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         # The VRRP state before the restart is unknown now; ask, do not assume.
         return replace(state, vrrp=VrrpStatus.INIT)
     if t is ev.SplitBrainCleared:
-        return replace(state, split_peer="", split_peer_epoch=0, split_winner="")
+        # The peer and epoch judged stay recorded, so later messages from the
+        # same (old) active do not open the same split-brain again.
+        return replace(state, split_winner="")
     if t is ev.HoldDownStarted:
         assert isinstance(event, ev.HoldDownStarted)
         return replace(state, hold_down_until=event.until)

@@ -67,6 +67,7 @@ class TimerPurpose(enum.StrEnum):
     FAULT_HOLD = "fault-hold"  # how long a failed node stays out before it may serve again
     HOLD_DOWN = "hold-down"  # calm time after a demotion before promoting again (flapping)
     SELF_FENCE = "self-fence"  # safety-first: an active without majority fences after this
+    VIP_HANDOVER = "vip-handover"  # a split-brain winner must get the VIP by then
 
 
 class Command(enum.StrEnum):

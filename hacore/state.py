@@ -61,9 +61,10 @@ class NodeState:
     peers: tuple[PeerView, ...] = ()  # sorted by name
     committed: int = 0
     committed_at_loss: int | None = None  # committed when contact was first lost
-    split_peer: str = ""  # the active peer of an open split-brain ("" = none)
+    split_peer: str = ""  # the active peer of the last split-brain judged ("" = none)
     split_peer_epoch: int = 0
-    split_winner: str = ""  # "" while undecided (manual) or when none is open
+    # The winner while its VIP handover is pending ("" when undecided or settled).
+    split_winner: str = ""
     frozen: bool = False
     priority_yielded: bool = False
     quorum_lost: bool = False

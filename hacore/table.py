@@ -19,8 +19,9 @@ The rules, in words:
 * promoting -> demoting: VRRP lost mid-plan, or (safety-first) quorum lost.
   The demotion undoes the partial promotion; a hold-down follows.
 * active -> demoting: VRRP says the node is not master (unless it just won a
-  split-brain and the loser is yielding the VIP, or it is frozen awaiting an
-  operator); the split-brain policy chose the peer; the quorum was lost for
+  split-brain and the loser is yielding the VIP — a hold bounded by the
+  vip-handover timer — or it is frozen awaiting an operator); the split-brain
+  policy chose the peer; the quorum was lost for
   longer than the self-fence timeout; an operator asked for a switchover; or
   the node restarted (its services died with it and must be demoted cleanly).
 * demoting -> standby: the last step of the demotion plan succeeded.
@@ -157,6 +158,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
         InputKind.STEP_FAILED: (IGNORE,),
         InputKind.TIMER_FIRED: (
             Rule("self_fence_due", D, "self_fence"),
+            Rule("vip_handover_expired", D, "vip_handover_failed"),
             Rule("armed_timer", A, "disarm_timer"),
             IGNORE,
         ),
@@ -323,6 +325,10 @@ def g_self_fence_due(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     return _timer_is(state, i, TimerPurpose.SELF_FENCE) and state.quorum_lost
 
 
+def g_vip_handover_expired(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    return _timer_is(state, i, TimerPurpose.VIP_HANDOVER) and state.vrrp != VrrpStatus.MASTER
+
+
 def g_vrrp_not_master(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     assert isinstance(i, inp.VrrpReported)
     return i.state != VrrpStatus.MASTER
@@ -337,9 +343,7 @@ def g_split_brain_won(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     # Won a split-brain the VRRP election went the other way on: hold the role
     # while the loser yields its priority; VRRP will follow.
     assert isinstance(i, inp.VrrpReported)
-    return (
-        i.state == VrrpStatus.BACKUP and state.split_peer != "" and state.split_winner == ctx.node
-    )
+    return i.state == VrrpStatus.BACKUP and state.split_winner == ctx.node
 
 
 def g_frozen(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -487,8 +491,6 @@ def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[e
             for armed in state.timers:
                 if armed.purpose is TimerPurpose.SELF_FENCE:
                     out.append(ev.TimerDisarmed(i.at, armed.timer_id))
-        if state.split_peer == i.peer and i.role != PeerRole.ACTIVE and not state.frozen:
-            out.append(ev.SplitBrainCleared(i.at))
     elif isinstance(i, inp.PeerLost):
         old = state.peer(i.peer)
         if old is None or old.reachable:
@@ -508,13 +510,14 @@ def a_observe_vrrp(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Even
         batch.add(*out)
         _defer_promotion(ctx, state, i, batch)
         return batch.events
-    if (
-        state.role is Role.ACTIVE
-        and i.state == VrrpStatus.MASTER
-        and state.split_peer != ""
-        and not state.frozen
-    ):
+    if state.role is Role.ACTIVE and i.state == VrrpStatus.MASTER and state.split_winner:
+        # The split-brain winner holds the VIP now: the handover is complete.
         out.append(ev.SplitBrainCleared(i.at))
+        out.extend(
+            ev.TimerDisarmed(i.at, t.timer_id)
+            for t in state.timers
+            if t.purpose is TimerPurpose.VIP_HANDOVER
+        )
     return out
 
 
@@ -621,6 +624,14 @@ def a_self_fence(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]
     return batch.events
 
 
+def a_vip_handover_failed(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    assert isinstance(i, inp.TimerFired)
+    batch = _Batch(state, i.at)
+    batch.add(ev.TimerDisarmed(i.at, i.timer_id), ev.SplitBrainCleared(i.at))
+    _start_demotion(ctx, state, i, batch)
+    return batch.events
+
+
 def a_arm_self_fence(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.add(*_observe_peer_events(ctx, state, i))
@@ -650,6 +661,12 @@ def a_win_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.E
     _detected(ctx, state, i, batch)
     batch.add(ev.SplitBrainResolved(i.at, ctx.node, i.peer, ctx.config.policy, "policy"))
     batch.add(*_observe_peer_events(ctx, state, i))
+    if state.vrrp == VrrpStatus.MASTER:
+        batch.add(ev.SplitBrainCleared(i.at))  # already holds the VIP: nothing to wait for
+    else:
+        # The VRRP election went to the loser; it yields its priority and VRRP
+        # follows. Hold the role for a bounded time only.
+        batch.arm(TimerPurpose.VIP_HANDOVER, ctx.config.timing.vip_handover_us)
     return batch.events
 
 
@@ -716,7 +733,7 @@ def a_finish_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event
         batch.add(ev.HoldDownStarted(i.at, until))
         if state.vrrp is VrrpStatus.MASTER:  # keepalived may not re-notify
             batch.arm(TimerPurpose.HOLD_DOWN, ctx.config.timing.hold_down_us)
-        if state.split_peer != "":
+        if state.split_winner:
             batch.add(ev.SplitBrainCleared(i.at))
     return batch.events
 
