@@ -258,7 +258,7 @@ class Lab:
             for node in state.nodes:
                 lab._prepare_node(node)
             if start:
-                lab._start_all()
+                lab.start_together()
             lab.save()
             if start and wait:
                 lab.wait_for_one_master(wait_timeout)
@@ -353,25 +353,28 @@ class Lab:
 
     # ---------------------------------------------------------- processes --
 
-    def _start_all(self) -> None:
-        """Start every node's keepalived through one gate, so that they start together."""
+    def start_together(self, names: Sequence[str] | None = None) -> float:
+        """Start several nodes' keepalived through one gate, so that they start together.
+        Returns the monotonic time the gate opened."""
+        chosen = [self.node(n) for n in names] if names is not None else self.state.nodes
         gate = self.dir / "go"
         gate.unlink(missing_ok=True)
-        for node in self.state.nodes:
+        for node in chosen:
             (self.node_dir(node) / "launcher.ready").unlink(missing_ok=True)
             self.start(node.name, gate=gate)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if all((self.node_dir(n) / "launcher.ready").exists() for n in self.state.nodes):
+            if all((self.node_dir(n) / "launcher.ready").exists() for n in chosen):
                 break
             time.sleep(0.005)
         else:
             raise LabError("keepalived launchers did not get ready within 10 s")
         gate.touch()
         now = time.monotonic()
-        for node in self.state.nodes:
+        for node in chosen:
             node.started_at = now
         self.save()
+        return now
 
     def start(self, name: str, gate: Path | None = None) -> None:
         node = self.node(name)
