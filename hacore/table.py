@@ -352,8 +352,11 @@ def g_frozen(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 def _new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     assert isinstance(i, inp.PeerHeard)
+    # Only a data node can be the other active: a witness (garbd, qdevice) that
+    # claims "active" is confused, not a split-brain, and has no facts to judge.
     return (
         i.role == PeerRole.ACTIVE
+        and any(spec.name == i.peer for spec in ctx.config.nodes)
         and i.epoch != state.epoch
         and not (state.split_peer == i.peer and state.split_peer_epoch == i.epoch)
     )
