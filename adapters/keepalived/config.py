@@ -217,7 +217,23 @@ class VrrpInstanceSpec:
     track_files: tuple[TrackFile, ...] = attrs.field(
         default=(), converter=_to_tuple, validator=_tuple_of(TrackFile)
     )
-    notify_script: str | None = attrs.field(default=None, validator=_path)
+    # e.g. ("/usr/local/bin/hacore", "notify"): keepalived appends TYPE NAME STATE PRIORITY
+    notify_argv: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_to_tuple)
+    )
+
+    @notify_argv.validator
+    def _check_notify(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, tuple) or not value or not all(isinstance(a, str) for a in value):
+            _fail("notify_argv", "must be a non-empty tuple of strings")
+        assert isinstance(value, tuple)
+        if not value[0].startswith("/"):
+            _fail("notify_argv", f"the program must be an absolute path, got {value[0]!r}")
+        for a in value:
+            if not a or _PATH_BAD.search(a):
+                _fail("notify_argv", f"an argument may not be empty or hold spaces/quotes: {a!r}")
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.preempt, bool):
@@ -266,8 +282,8 @@ class VrrpInstanceSpec:
             lines.append("  track_file {")
             lines += [f"    {t.name}" for t in self.track_files]
             lines.append("  }")
-        if self.notify_script:
-            lines.append(f'  notify "{self.notify_script}"')
+        if self.notify_argv:
+            lines.append(f'  notify "{" ".join(self.notify_argv)}"')
         lines.append("}")
         return "\n".join(lines) + "\n"
 
