@@ -664,8 +664,13 @@ def a_win_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.E
     _detected(ctx, state, i, batch)
     batch.add(ev.SplitBrainResolved(i.at, ctx.node, i.peer, ctx.config.policy, "policy"))
     batch.add(*_observe_peer_events(ctx, state, i))
-    if state.vrrp == VrrpStatus.MASTER:
-        batch.add(ev.SplitBrainCleared(i.at))  # already holds the VIP: nothing to wait for
+    # At heal *both* sides are VRRP masters, so the last report says nothing
+    # about who keeps the VIP: the re-election does (higher priority, then the
+    # higher address), until the loser yields its priority.
+    me, peer = ctx.spec, ctx.config.node(i.peer)
+    wins_vrrp = (me.priority, me.address_number) > (peer.priority, peer.address_number)
+    if state.vrrp == VrrpStatus.MASTER and wins_vrrp:
+        batch.add(ev.SplitBrainCleared(i.at))  # keeps the VIP: nothing to wait for
     else:
         # The VRRP election went to the loser; it yields its priority and VRRP
         # follows. Hold the role for a bounded time only.
