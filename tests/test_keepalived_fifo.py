@@ -1,0 +1,112 @@
+"""notify_fifo lines: typed records with sequence numbers; bad lines reported, never fatal."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.keepalived import (
+    FifoReader,
+    FifoRecord,
+    LineKind,
+    MalformedLine,
+    parse_line,
+    parse_lines,
+)
+
+
+def test_instance_state_line() -> None:
+    r = parse_line('INSTANCE "VI_1" MASTER 150\n', seq=7)
+    assert (r.seq, r.type, r.name, r.kind, r.state, r.priority) == (
+        7,
+        "INSTANCE",
+        "VI_1",
+        LineKind.STATE,
+        "MASTER",
+        150,
+    )
+
+
+def test_group_line() -> None:
+    r = parse_line('GROUP "G1" BACKUP 0')
+    assert (r.type, r.name, r.state) == ("GROUP", "G1", "BACKUP")
+
+
+def test_master_rx_lower_pri_line() -> None:
+    r = parse_line('INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200')
+    assert r.kind is LineKind.MASTER_RX_LOWER_PRI and r.state == "MASTER"
+
+
+@pytest.mark.parametrize(
+    ("word", "state"), [("MASTER_PRIORITY", "MASTER"), ("BACKUP_PRIORITY", "BACKUP")]
+)
+def test_priority_change_lines(word: str, state: str) -> None:
+    r = parse_line(f'INSTANCE "VI_1" {word} 120')
+    assert r.kind is LineKind.PRIORITY and r.state == state and r.priority == 120
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "INSTANCE VI_1 MASTER 150",  # name not quoted
+        'INSTANCE "VI_1" MASTR 150',  # unknown state
+        'INSTANCE "VI_1" MASTER 256',  # priority out of range
+        'INSTANCE "VI_1" MASTER',  # no priority
+        'NODE "VI_1" MASTER 150',  # unknown type
+        'GROUP "G" DELETED 0',  # DELETED only for instances
+        'GROUP "G" MASTER_RX_LOWER_PRI 0',
+        'INSTANCE "VI_1" MASTER 150 extra',
+    ],
+)
+def test_malformed_lines_raise_a_typed_error_carrying_the_line(line: str) -> None:
+    with pytest.raises(MalformedLine) as info:
+        parse_line(line, seq=3)
+    assert info.value.line == line and info.value.seq == 3
+    assert repr(line) in str(info.value)
+
+
+def test_a_malformed_line_loses_nothing_before_or_after() -> None:
+    lines = ['INSTANCE "VI_1" BACKUP 100', "garbage", 'INSTANCE "VI_1" MASTER 100']
+    out = list(parse_lines(lines))
+    assert [type(x) for x in out] == [FifoRecord, MalformedLine, FifoRecord]
+    assert [x.seq for x in out] == [1, 2, 3]
+
+
+def test_reader_buffers_partial_lines_and_reports_bad_bytes() -> None:
+    reader = FifoReader()
+    assert reader.feed(b'INSTANCE "VI_1" BAC') == []
+    got = reader.feed(b'KUP 100\n\xff\xfe\nINSTANCE "VI_1" MASTER 100\nINST')
+    assert [(r.seq, r.state) for r in got] == [(1, "BACKUP"), (3, "MASTER")]
+    assert len(reader.errors) == 1 and reader.errors[0].seq == 2
+    assert [r.state for r in reader.feed(b'ANCE "VI_1" STOP 100\n')] == ["STOP"]
+
+
+_names = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters='"'),
+    min_size=1,
+    max_size=64,
+)
+
+
+@given(
+    st.sampled_from(["INSTANCE", "GROUP"]),
+    _names,
+    st.sampled_from(["BACKUP", "MASTER", "FAULT", "STOP"]),
+    st.integers(0, 255),
+)
+def test_every_line_keepalived_writes_parses_back(
+    typ: str, name: str, state: str, prio: int
+) -> None:
+    r = parse_line(f'{typ} "{name}" {state} {prio}')
+    assert (r.type, r.name, r.state, r.priority) == (typ, name, state, prio)
+
+
+@given(st.lists(st.text(max_size=40), max_size=20))
+def test_reader_never_raises_and_counts_every_line(chunks: list[str]) -> None:
+    reader = FifoReader()
+    data = "\n".join(chunks).encode() + b"\n"
+    records = reader.feed(data)
+    nonblank = [c for c in "\n".join(chunks).split("\n") if c.strip()]
+    assert len(records) + len(reader.errors) == len(nonblank)
