@@ -153,14 +153,15 @@ def effects_of(state: NodeState, events: Sequence[ev.Event]) -> list[Effect]:
                         key=f"{node}/timer-{armed.timer_id}", timer_id=armed.timer_id, due=armed.due
                     )
                 )
-    # Announce once per batch: several role/epoch events in one decision are one message.
-    seen_announce = False
+    # One effect per idempotency key and batch: several role/epoch events in one
+    # decision are one Announce, and a timer armed by a Booted decision is not
+    # started a second time by the re-arming of the log's timers.
+    seen_keys: set[str] = set()
     deduped: list[Effect] = []
     for effect in out:
-        if isinstance(effect, Announce):
-            if seen_announce:
-                continue
-            seen_announce = True
+        if effect.key in seen_keys:
+            continue
+        seen_keys.add(effect.key)
         deduped.append(effect)
     return deduped
 
