@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import hacore.effects
 import hacore.events
-import hacore.inputs  # noqa: F401  (registers the types)
+import hacore.inputs
 from hacore import codec
 from hacore.codec import DecodeError, Message
 
