@@ -101,13 +101,16 @@ class AsyncSqliteStore:
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             )
             tables = {row[0] for row in rows}
+            empty = created or os.path.getsize(self.path) == 0
+            fresh = not tables and not self.readonly and empty
+            if not fresh and "meta" not in tables:  # before any PRAGMA that could write
+                raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             if not self.readonly:
                 await conn.execute("PRAGMA journal_mode = WAL")
                 await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
                 if max_pages is not None:
                     await conn.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-            empty = created or os.path.getsize(self.path) == 0
-            if not tables and not self.readonly and empty:
+            if fresh:
 
                 async def init() -> None:
                     for statement in core.SCHEMA:
@@ -124,8 +127,6 @@ class AsyncSqliteStore:
 
                 await self._write(init, "create")
                 return
-            if "meta" not in tables:
-                raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             meta = {str(k): str(v) for k, v in await conn.execute_fetchall("SELECT * FROM meta")}
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, "open") from None

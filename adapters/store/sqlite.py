@@ -11,6 +11,7 @@ transaction. See :mod:`adapters.store._core` for the theory of operation.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -119,12 +120,15 @@ class SqliteStore:
                 row[0]
                 for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
+            fresh = not tables and not self.readonly and (created or self._empty_file())
+            if not fresh and "meta" not in tables:  # before any PRAGMA that could write
+                raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
                 if max_pages is not None:
                     conn.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-            if not tables and not self.readonly and (created or self._empty_file()):
+            if fresh:
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in core.SCHEMA:
                     conn.execute(statement)
@@ -139,8 +143,6 @@ class SqliteStore:
                     )
                 conn.execute("COMMIT")
                 return
-            if "meta" not in tables:
-                raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.Error as exc:
             self._rollback()
@@ -163,8 +165,6 @@ class SqliteStore:
                 )
 
     def _empty_file(self) -> bool:
-        import os
-
         return os.path.getsize(self.path) == 0
 
     def _verify_on_open(self, repair: bool) -> None:
