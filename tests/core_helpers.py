@@ -300,3 +300,16 @@ CONFIGS = st.builds(
 
 def with_time(received: inp.Input, at: int) -> inp.Input:
     return replace(received, at=at)
+
+
+def random_run(
+    data: st.DataObject, config: ClusterConfig, name: str, max_steps: int = 40
+) -> Driver:
+    """Drive a fresh node through a hypothesis-chosen input sequence (time moves forward)."""
+    driver = Driver(config, name)
+    n = data.draw(st.integers(1, max_steps), label="steps")
+    for _ in range(n):
+        at = driver.now + data.draw(st.integers(0, 40 * SEC), label="dt")
+        received = data.draw(inputs_for(config, name, driver.state, at=at))
+        driver.feed(received)
+    return driver
