@@ -540,8 +540,15 @@ class Lab:
                 states[n.name] = "DOWN"
         return states
 
+    def refresh(self) -> None:
+        """Re-read lab.json: another process (a `hacore lab` command) may have changed it."""
+        path = self.dir / "lab.json"
+        if path.exists():
+            self.state = Lab.load(state_dir=self.dir).state
+
     def wait_for(self, pred: Callable[[dict[str, str]], bool], timeout: float) -> dict[str, str]:
         deadline = time.monotonic() + timeout
+        self.refresh()
         while True:
             states = self.vrrp_states()
             if pred(states):

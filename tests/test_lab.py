@@ -1,0 +1,117 @@
+"""The lab: real keepalived in network namespaces, driven through `hacore lab` and Lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from realdaemon import require_root_tools
+
+from adapters.cli import main
+from adapters.lab import Lab, LabError, NodeSpec, default_nodes, leftovers
+from adapters.lab_cli import parse_partition
+
+
+def test_not_root_gives_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match="needs root"):
+        Lab.up(default_nodes(2), name="x", state_dir=tmp_path / "x")
+    assert main(["lab", "up", "--nodes", "2", "--state-dir", str(tmp_path / "y")]) == 1
+    assert "needs root" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_partition_spec_parsing() -> None:
+    assert parse_partition("n1,n2|n3") == [["n1", "n2"], ["n3"]]
+    for bad in ("n1", "n1|", "|n2"):
+        with pytest.raises(ValueError, match="partition"):
+            parse_partition(bad)
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lab", "up", "--nodes", "0", "--state-dir", "/nonexistent/x"]) == 2
+    assert "--nodes" in capsys.readouterr().err
+
+
+@pytest.fixture
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    require_root_tools("ip", "nft", "keepalived")
+    d = Path("/run/hacore-lab-test") / f"{os.getpid()}-{time.monotonic_ns()}"
+    yield d
+    if (d / "lab.json").exists():  # a failed test must not leave a lab behind
+        Lab.load(state_dir=d).down()
+
+
+@pytest.mark.root
+def test_cli_lifecycle_and_down_leaves_nothing(
+    lab_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sd = ["--state-dir", str(lab_dir)]
+    assert main(["lab", "up", "--nodes", "3", "--witness", "--advert-int", "0.05", *sd]) == 0
+    assert main(["lab", "status", "--json", *sd]) == 0
+    capsys.readouterr()
+    assert main(["lab", "status", "--json", *sd]) == 0
+    st = json.loads(capsys.readouterr().out)
+    prefix = st["prefix"]
+    assert st["masters"] == ["n1"] and not st["split_brain"]
+    assert [n["has_vip"] for n in st["nodes"]] == [True, False, False]
+    assert all(n["keepalived_pid"] and n["recorder_alive"] for n in st["nodes"])
+    assert leftovers(prefix)  # the lab is really there
+
+    lab = Lab.load(state_dir=lab_dir)
+    # partition: the isolated master stays master, the majority elects n2
+    assert main(["lab", "partition", "n1|n2,n3,w", *sd]) == 0
+    lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "MASTER", 3)
+    assert main(["lab", "heal", *sd]) == 0
+    lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "BACKUP", 3)
+    # a crash of the master: n2 takes over; a restart: n1 preempts again
+    assert main(["lab", "kill", "n1", *sd]) == 0
+    lab.wait_for(lambda s: s["n1"] == "DOWN" and s["n2"] == "MASTER", 3)
+    assert main(["lab", "restart", "n1", *sd]) == 0
+    lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "BACKUP", 3)
+    assert main(["lab", "loss", "n3", "50", *sd]) == 0
+    assert Lab.load(state_dir=lab_dir).state.loss == {"n3": 50}
+
+    assert main(["lab", "down", *sd]) == 0
+    assert leftovers(prefix) == []
+    assert not lab_dir.exists()
+
+
+@pytest.mark.root
+def test_keepalived_own_view_and_isolation(lab_dir: Path) -> None:
+    lab = Lab.up([NodeSpec("n1", 200), NodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05")
+    prefix = lab.state.prefix
+    try:
+        (view,) = lab.keepalived_json("n1")
+        assert view.state == "MASTER" and view.effective_priority == 200 and view.vip_set
+        (view2,) = lab.keepalived_json("n2")
+        assert view2.state == "BACKUP"  # per-node dumps: n2's file is n2's
+        lab.isolate("n2")
+        lab.wait_for(lambda s: s == {"n1": "MASTER", "n2": "MASTER"}, 3)
+        assert lab.status()["split_brain"]
+        lab.heal()
+        assert lab.wait_for_one_master(5) == "n1"
+        # a clean stop writes STOP and the backup takes over
+        lab.stop("n1")
+        lab.wait_for(lambda s: s["n2"] == "MASTER", 3)
+        stops = [t for t in lab.transitions() if t.node == "n1" and t.record.state == "STOP"]
+        assert len(stops) == 1
+    finally:
+        lab.down()
+    assert leftovers(prefix) == []
+
+
+@pytest.mark.root
+def test_a_half_built_lab_is_cleaned_up_and_a_second_up_is_refused(lab_dir: Path) -> None:
+    lab = Lab.up(default_nodes(2), state_dir=lab_dir, start=False)
+    prefix = lab.state.prefix
+    with pytest.raises(LabError, match="already up"):
+        Lab.up(default_nodes(2), state_dir=lab_dir)
+    Lab.load(state_dir=lab_dir).down()
+    assert leftovers(prefix) == []
