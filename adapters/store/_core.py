@@ -258,6 +258,13 @@ def prepare_path(path: str, *, create: bool, readonly: bool) -> bool:
     if os.path.isdir(path):
         raise StorePathError(f"{path}: is a directory")
     if os.path.exists(path):
+        if not readonly:
+            # SQLite would silently fall back to read-only; say so now instead of
+            # failing at the first append.
+            try:
+                os.close(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+            except OSError as exc:
+                raise map_os_error(exc, path) from None
         return False
     if readonly or not create:
         raise StorePathError(f"{path}: no such store")
