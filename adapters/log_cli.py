@@ -83,7 +83,11 @@ def _describe(exc: ChainError) -> str:
     return f"node {exc.node}: first bad seq {exc.seq} ({kind}): {exc.reason}"
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_verify(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     store = _open(args.file, err)
     if store is None:
         return 2
@@ -127,7 +131,9 @@ def _record_json(r: LogRecord) -> str:
     )
 
 
-def cmd_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     store = _open(args.file, err)
     if store is None:
         return 2
@@ -174,7 +180,11 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(body)
 
 
-def cmd_replay(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_replay(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     store = _open(args.file, err)
     if store is None:
         return 2

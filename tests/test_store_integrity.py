@@ -22,6 +22,7 @@ from adapters.store import (
     SqliteStore,
     TornTailError,
 )
+from hacore import inputs as inp
 from hacore.log import ChainError
 from hacore.node import Node
 
@@ -174,15 +175,9 @@ def test_repairing_a_torn_tail_drops_only_the_torn_batch(tmp_path: Path) -> None
         assert [(e.node, e.seq) for e in store.repairs] == [("a", last)]
         assert store.verify() == {"a": first - 1, "b": counts["b"]}
         log = store.log_for("a")  # and the writer continues from the cut
-        assert log.append(*_boot())[0].seq == first
+        assert log.append([inp.Booted(10**12)], 0)[0].seq == first
     with SqliteStore.open(str(db)) as store:
         assert store.verify()["a"] == first
-
-
-def _boot() -> tuple[list[object], int]:
-    from hacore import inputs as inp
-
-    return [inp.Booted(10**12)], 0
 
 
 def test_repair_never_touches_corruption_in_the_middle(tmp_path: Path) -> None:
