@@ -33,6 +33,8 @@ class Node:
     def handle(self, received: inp.Input) -> Decision:
         decision = step(self.ctx, self.state, received)
         if decision.events:
-            self.log.append([received, *decision.events], decision.state.epoch)
+            # The epoch before the decision: make_records moves to the new one at
+            # its EpochOpened record, so each record carries the epoch once applied.
+            self.log.append([received, *decision.events], self.state.epoch)
             self.state = decision.state
         return decision
