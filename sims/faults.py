@@ -107,7 +107,7 @@ def parse_schedule(text: str) -> tuple[Fault, ...]:
         target = parts[2] if len(parts) > 2 else ""
         arg = parts[3] if len(parts) > 3 else ""
         faults.append(Fault(at, kind, target, arg))
-    return tuple(sorted(faults))
+    return tuple(sorted(faults, key=lambda f: f.at))  # stable: same-instant order kept
 
 
 def schedule_text(faults: tuple[Fault, ...] | list[Fault]) -> str:

@@ -144,4 +144,4 @@ def build_schedule(scenario: Scenario, seed: int, start_us: int, nodes: int) -> 
     # (never hash() of a string): the schedule does not shift when the run's
     # use of randomness changes.
     rng = random.Random(seed * 1_000_003 + 17)
-    return tuple(sorted(scenario.build(rng, start_us, nodes)))
+    return tuple(sorted(scenario.build(rng, start_us, nodes), key=lambda f: f.at))

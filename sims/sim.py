@@ -202,8 +202,8 @@ class SimNode:
         self.synced_len = 0
         self.g_primary = False
         self.g_gid = 0
-        self.g_boot = False
-        self.g_size = 0
+        self.g_boot = False  # the component was forced primary by pc.bootstrap
+        self.g_view: tuple[int, ...] = ()  # members of the last primary component (gvwstate)
         # k3s + litestream
         self.k3s_running = False
         self.k3s_db: list[int] = []
@@ -289,6 +289,8 @@ class Simulation:
         self.data = [n for n in self.nodes if not n.is_witness]
         self.by_name = {n.name: n for n in self.nodes}
         self.total_votes = len(self.nodes)
+        for member in self.nodes:
+            member.g_view = tuple(m.index for m in self.nodes)
         self.blocked: set[tuple[int, int]] = set()  # membership only, never iterated
         self.loss = 0.0
         self.dup = 0.0
@@ -355,8 +357,14 @@ class Simulation:
         for n in self.nodes:
             self.push(self.rng.randint(0, 50 * MS), self._boot, n.index)
         for f in self.schedule:
-            self.push(f.at, self._fault, f)
+            self.push(f.at, self._fault, f, 2)
         self.push(self.p.chaos_start_us // 2, self._client, None)
+
+    def inject(self, fault: Fault) -> None:
+        """Add a fault while running (the fuzzer). Faults run last at their instant
+        (priority 2), so a run with the same faults scheduled up front is identical."""
+        self.schedule = (*self.schedule, fault)
+        self.push(fault.at, self._fault, fault, 2)
 
     def run(self) -> RunResult:
         wall = time.perf_counter()
@@ -415,9 +423,7 @@ class Simulation:
         n.fenced = True
         n.k3s_running = False
         n.litestream_on = False
-        n.g_primary = False
-        n.g_boot = False
-        n.role = n.role  # the durable role stays in the log; the process is gone
+        n.g_primary = False  # grastate/gvwstate (gid, view, history) survive on disk
         self._span(n, "down", 0)
         self._galera_recompute()
         self._observe()
@@ -633,12 +639,16 @@ class Simulation:
         self._gluster_sync()
 
     def _galera_component(self, comp: list[SimNode]) -> None:
+        """Galera's rule: a component is primary when it holds a majority of the last
+        primary component it descends from (the witness, garbd, counts as a member)."""
         data = [n for n in comp if not n.is_witness]
         if not data:
+            for n in comp:
+                n.g_primary = False
             return
-        quorum = len(comp) * 2 > self.total_votes
+        members = {n.index for n in comp}
         gids: list[int] = []
-        for n in data:
+        for n in comp:
             if n.g_primary and n.g_gid not in gids:
                 gids.append(n.g_gid)
         if len(gids) >= 2:
@@ -646,34 +656,29 @@ class Simulation:
             # members; the others wait. A demotion's rejoin_galera resolves it.
             return
         if gids:
-            gid = gids[0]
-            donors = [n for n in data if n.g_primary and n.g_gid == gid]
-            old_size = donors[0].g_size
-            kept = len(donors) * 2 > old_size and donors[0].g_boot
-            if not (quorum or kept):
-                for n in data:
-                    n.g_primary = False
-                    n.g_boot = False
-                return
-            donor = donors[0]
-            boot = kept and not quorum
+            part = [n for n in comp if n.g_primary and n.g_gid == gids[0]]
+            view = part[0].g_view
+            donors = [n for n in part if not n.is_witness] or data
         else:
-            if not quorum:
-                return
-            donor = max(data, key=lambda x: (len(x.history), -x.index))
-            boot = False
-        new_gid = self.next_gid
+            latest = max(comp, key=lambda x: (x.g_gid, -x.index))
+            view = latest.g_view
+            donors = data
+        if sum(1 for i in view if i in members) * 2 <= len(view):
+            for n in comp:
+                n.g_primary = False
+            return
+        donor = max(donors, key=lambda x: (x.g_gid, len(x.history), -x.index))
+        self._form(comp, donor, boot=False)
+
+    def _form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None:
+        gid = self.next_gid
         self.next_gid += 1
-        for n in data:
-            self._sync_from(n, donor)
-        size = len(data) if not boot else donor.g_size
-        for n in data:
-            n.g_primary = True
-            n.g_gid = new_gid
-            n.g_boot = boot
-            n.g_size = size
-            if len(data) > 1:
-                n.synced_len = len(n.history)
+        view = tuple(sorted(n.index for n in comp))
+        for n in comp:
+            if not n.is_witness:
+                self._sync_from(n, donor)
+            n.g_primary, n.g_gid, n.g_boot, n.g_view = True, gid, boot, view
+        self._mark_synced()
 
     def _sync_from(self, n: SimNode, donor: SimNode) -> None:
         if n is donor:
@@ -722,7 +727,7 @@ class Simulation:
             comp = self._component(n)
             for m in comp:
                 m.history.append(w)
-            if len(comp) > 1:
+            if len(comp) == len(self.data):
                 for m in comp:
                     m.synced_len = len(m.history)
             self.acked.append((w, n.name, self.now))
@@ -786,10 +791,13 @@ class Simulation:
 
     def _fingerprint(self, n: SimNode) -> tuple[object, ...]:
         return (
-            tuple(n.history),
+            len(n.history),
+            n.history[-1] if n.history else 0,
+            n.g_gid,
             n.g_primary,
             n.g_boot,
-            tuple(n.k3s_db),
+            n.g_view,
+            len(n.k3s_db),
             n.k3s_running,
             n.litestream_on,
             n.gl_pending,
@@ -815,13 +823,8 @@ class Simulation:
                 return ""
             if not eff.bootstrap_allowed:
                 return "galera: non-primary component and bootstrap not allowed"
-            comp = [m for m in self.data if m.up and (m is n or self.connected(n, m))]
-            comp = [m for m in comp if not m.g_primary]
-            gid = self.next_gid
-            self.next_gid += 1
-            for m in comp:
-                self._sync_from(m, n)
-                m.g_primary, m.g_gid, m.g_boot, m.g_size = True, gid, True, len(comp)
+            comp = [m for m in self.nodes if m.up and (m is n or self.connected(n, m))]
+            self._form([m for m in comp if not m.g_primary], n, boot=True)
             self.timeline.append((self.now, n.name, "galera pc.bootstrap"))
             return ""
         if step == "heal_gluster":
@@ -832,8 +835,17 @@ class Simulation:
             n.litestream_on = True
             return ""
         if step == "quarantine_divergent":
-            for w in n.history[n.synced_len :]:
-                self.quarantine.add(w)
+            # Compare with the primary component this node will rejoin (GTIDs),
+            # or, unreachable, keep everything since the last full-cluster sync.
+            donor = self._rejoin_donor(n)
+            if donor is not None:
+                theirs = set(donor.history)
+                for w in n.history:
+                    if w not in theirs:
+                        self.quarantine.add(w)
+            else:
+                for w in n.history[n.synced_len :]:
+                    self.quarantine.add(w)
             replicated = set(n.replica)
             for k in n.k3s_db:
                 if k not in replicated:
@@ -858,28 +870,42 @@ class Simulation:
             return ""
         return f"unknown step {step}"
 
+    def _rejoin_donor(self, n: SimNode) -> SimNode | None:
+        """The primary component a demoting node rejoins: not forced first, then size."""
+        best: SimNode | None = None
+        best_key: tuple[int, int, int] | None = None
+        for m in self.data:
+            if m is n or not m.g_primary or not self.connected(n, m):
+                continue
+            key = (0 if m.g_boot else 1, len(self._component(m)), -m.index)
+            if best_key is None or key > best_key:
+                best, best_key = m, key
+        if best is None:
+            return None
+        if n.g_primary and n.g_gid == best.g_gid:
+            return None  # already a member of it
+        return best
+
     def _rejoin(self, n: SimNode) -> None:
-        others = [
-            m
-            for m in self.data
-            if m is not n
-            and m.g_primary
-            and (not n.g_primary or m.g_gid != n.g_gid)
-            and self.connected(n, m)
-        ]
-        if others:
-            donor = others[0]
-            self._sync_from(n, donor)
-            n.g_primary, n.g_gid, n.g_boot = True, donor.g_gid, donor.g_boot
-            n.g_size = donor.g_size
-            n.synced_len = len(n.history)
+        donor = self._rejoin_donor(n)
+        if donor is not None:
+            comp = [m for m in self.nodes if m.up and m.g_primary and m.g_gid == donor.g_gid]
+            self._form([*comp, n], donor, boot=donor.g_boot)
             return
-        if n.g_primary and n.g_boot:
-            # Restart MariaDB without bootstrap: leave the forced component.
-            for m in self._component(n):
-                m.g_primary = False
-                m.g_boot = False
+        if n.g_primary and n.g_boot and len(self._component(n)) == 1:
+            # Restart MariaDB without bootstrap: leave the forced one-node component
+            # and wait for a majority of the whole cluster.
+            n.g_primary = False
+            n.g_boot = False
+            n.g_view = tuple(m.index for m in self.nodes)
             self._galera_recompute()
+
+    def _mark_synced(self) -> None:
+        """Histories shared by every data node (one primary component of all) are synced."""
+        first = self.data[0]
+        if all(m.up and m.g_primary and m.g_gid == first.g_gid for m in self.data):
+            for m in self.data:
+                m.synced_len = len(m.history)
 
     # ------------------------------------------------------------ faults ----
 
@@ -1170,7 +1196,11 @@ class Simulation:
             except LogError as exc:
                 inv["replay"] = False
                 self._violate("replay", f"{n.name}: {exc}")
-        if self.failure_at is not None:
+        # safety-first promises no availability when the survivors lack a majority.
+        attainable = self.p.mode is Mode.AVAILABILITY_FIRST or (
+            (self.total_votes - 1) * 2 > self.total_votes
+        )
+        if self.failure_at is not None and attainable:
             gap = self.max_gap_after_failure
             if self.gap_start is not None:
                 gap = max(gap, self.now - self.gap_start)

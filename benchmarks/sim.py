@@ -1,0 +1,123 @@
+"""Simulator speed: events per wall second, speed-up over real time, fuzz throughput.
+
+Run: ``.venv/bin/python benchmarks/sim.py [--hours H] [--quick]``. Prints
+``name: value unit`` lines, each with a ratio against a baseline measured or
+fixed in the same run (the issue's targets: 200,000 simulated events/s and a
+10,000x speed-up for the two-node day).
+
+Workload (the issue's): advert interval 1 s, a fault every 10 simulated
+minutes (round-robin: partition the halves, crash the active, pause the
+active, isolate the active, crash a standby), each healed 60 s later; clients
+write every ~2 s. Timed: the event loop only; the end-of-run checks (log
+replay, re-decide, hash chains over the whole day) are timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+
+from sims.faults import SECOND, Fault
+from sims.run import make_simulation
+
+TARGET_EVENTS_PER_S = 200_000
+TARGET_SPEEDUP = 10_000
+MINUTE = 60 * SECOND
+
+
+def day_schedule(hours: float, nodes: int) -> tuple[Fault, ...]:
+    faults: list[Fault] = []
+    cycle = [
+        ("partition", "halves", "heal", ""),
+        ("crash", "active", "restart", "all"),
+        ("pause", "active", "resume", "all"),
+        ("partition", "isolate-active", "heal", ""),
+        ("crash", f"n{nodes}", "restart", f"n{nodes}"),
+    ]
+    end = int(hours * 3600 * SECOND)
+    at, i = 10 * MINUTE, 0
+    while at + MINUTE < end:
+        kind, target, heal, heal_target = cycle[i % len(cycle)]
+        faults.append(Fault(at, kind, target))
+        faults.append(Fault(at + MINUTE, heal, heal_target))
+        at += 10 * MINUTE
+        i += 1
+    return tuple(faults)
+
+
+def run_day(nodes: int, hours: float, profile: bool = False) -> dict[str, float]:
+    sched = day_schedule(hours, nodes)
+    sim = make_simulation("custom", 1, nodes=nodes, schedule=sched)
+    sim.start()
+    prof = cProfile.Profile() if profile else None
+    wall = time.perf_counter()
+    if prof is not None:
+        prof.enable()
+    sim.run_until(sim.end)
+    if prof is not None:
+        prof.disable()
+    loop_s = time.perf_counter() - wall
+    t = time.perf_counter()
+    result = sim.finish(loop_s)
+    check_s = time.perf_counter() - t
+    if prof is not None:
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(15)
+    return {
+        "events": result.events,
+        "sim_s": result.sim_us / 1e6,
+        "loop_s": loop_s,
+        "check_s": check_s,
+        "ok": float(result.ok),
+        "records": float(sum(len(v) for v in result.logs.values())),
+    }
+
+
+def fuzz_throughput(examples: int) -> float:
+    from sims.fuzz import run_fuzz
+
+    t = time.perf_counter()
+    outcome = run_fuzz(examples=examples, nodes=2, seed=0)
+    elapsed = time.perf_counter() - t
+    return outcome.examples_run / elapsed * 60
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--fuzz-examples", type=int, default=60)
+    args = ap.parse_args()
+    for nodes in (2, 5):
+        r = run_day(nodes, args.hours, args.profile)
+        eps = r["events"] / r["loop_s"]
+        speedup = r["sim_s"] / r["loop_s"]
+        total_speedup = r["sim_s"] / (r["loop_s"] + r["check_s"])
+        tag = f"{nodes}-node {args.hours:g} h"
+        print(f"{tag} events: {int(r['events'])} events ({int(r['records'])} log records)")
+        print(
+            f"{tag} event rate: {eps:,.0f} events/s "
+            f"(x{eps / TARGET_EVENTS_PER_S:.2f} of the 200,000 target)"
+        )
+        print(
+            f"{tag} speed-up: {speedup:,.0f} x real time "
+            f"(x{speedup / TARGET_SPEEDUP:.2f} of the 10,000x target)"
+        )
+        print(
+            f"{tag} speed-up incl. end checks: {total_speedup:,.0f} x real time "
+            f"(checks {r['check_s']:.2f} s; x{total_speedup / speedup:.2f} of loop-only)"
+        )
+        print(f"{tag} invariants: {'all hold' if r['ok'] else 'VIOLATED'}")
+    try:
+        spm = fuzz_throughput(args.fuzz_examples)
+    except ImportError:
+        print("fuzz throughput: skipped (sims.fuzz.run_fuzz not available)")
+    else:
+        print(f"fuzz throughput: {spm:,.0f} schedules/min (x{spm / 60:.1f} of one per second)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
