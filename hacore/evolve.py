@@ -7,11 +7,75 @@ the same state under a newer decider (decisions may drift; facts do not).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from hacore import events as ev
 from hacore.roles import PeerRole, Role, VrrpStatus
 from hacore.state import ArmedTimer, NodeState, PeerView, PlanProgress
+
+_T = TypeVar("_T")
+
+
+def _fast_replace(cls: type[_T]) -> Callable[..., _T]:
+    """``dataclasses.replace`` for one frozen, slotted class without ``__post_init__``.
+
+    Replay is a fold of evolve, and ``dataclasses.replace`` (field introspection,
+    a kwargs dict, the frozen ``__init__``) was most of its cost. This builds the
+    same value directly: a new instance with every slot copied or changed.
+    """
+    assert not hasattr(cls, "__post_init__"), f"{cls.__name__} validates in __post_init__"
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    lines = [
+        "def replace(obj, **changes):",
+        "    if not changes.keys() <= NAMES:",
+        "        raise TypeError(f'unknown fields {sorted(changes.keys() - NAMES)}')",
+        "    new = NEW(CLS)",
+    ]
+    lines += [
+        f"    SET(new, {n!r}, changes[{n!r}] if {n!r} in changes else obj.{n})" for n in names
+    ]
+    lines.append("    return new")
+    scope: dict[str, Any] = {
+        "NEW": object.__new__,
+        "SET": object.__setattr__,
+        "CLS": cls,
+        "NAMES": frozenset(names),
+    }
+    exec("\n".join(lines), scope)  # generated from the class's own fields
+    fn: Callable[..., _T] = scope["replace"]
+    return fn
+
+
+def _setter(cls: type[_T], *changed: str) -> Callable[..., _T]:
+    """A copy of ``obj`` with the named fields set positionally: the hot events' update.
+
+    Specialised and unrolled (slot descriptors, no kwargs dict, no membership
+    tests): the replay benchmark's most frequent events go through these.
+    """
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    assert set(changed) <= set(names)
+    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": cls}
+    lines = [f"def setter(obj, {', '.join(changed)}):", "    new = NEW(CLS)"]
+    for i, name in enumerate(names):
+        scope[f"D{i}"] = cls.__dict__[name]
+        value = name if name in changed else f"obj.{name}"
+        lines.append(f"    D{i}.__set__(new, {value})")
+    lines.append("    return new")
+    exec("\n".join(lines), scope)  # generated from the class's own fields
+    fn: Callable[..., _T] = scope["setter"]
+    return fn
+
+
+_replace_state = _fast_replace(NodeState)
+_set_timers = _setter(NodeState, "timers")
+_set_timers_next = _setter(NodeState, "timers", "next_timer_id")
+_set_plan = _setter(NodeState, "plan")
+_set_role = _setter(NodeState, "role")
+_set_vrrp = _setter(NodeState, "vrrp", "vrrp_priority")
+_set_plan_step = _setter(PlanProgress, "index", "attempt")
+_replace_peer = _fast_replace(PeerView)
 
 
 def _with_peer(state: NodeState, view: PeerView) -> tuple[PeerView, ...]:
@@ -23,98 +87,103 @@ def _with_peer(state: NodeState, view: PeerView) -> tuple[PeerView, ...]:
 
 def evolve(state: NodeState, event: ev.Event) -> NodeState:
     t = type(event)
-    if t is ev.PeerObserved:
-        assert isinstance(event, ev.PeerObserved)
-        view = PeerView(event.peer, event.role, event.epoch, event.committed, event.changes, True)
-        peers = _with_peer(state, view)
-        return replace(state, peers=peers, max_epoch_seen=max(state.max_epoch_seen, event.epoch))
     if t is ev.TimerArmed:
         assert isinstance(event, ev.TimerArmed)
         armed = ArmedTimer(event.timer_id, event.purpose, event.due)
-        return replace(
+        next_id = state.next_timer_id
+        return _set_timers_next(
             state,
-            timers=(*state.timers, armed),
-            next_timer_id=max(state.next_timer_id, event.timer_id + 1),
+            (*state.timers, armed),
+            next_id if next_id > event.timer_id else event.timer_id + 1,
         )
     if t is ev.TimerDisarmed:
         assert isinstance(event, ev.TimerDisarmed)
-        timers = tuple(a for a in state.timers if a.timer_id != event.timer_id)
-        return replace(state, timers=timers)
-    if t is ev.VrrpObserved:
-        assert isinstance(event, ev.VrrpObserved)
-        return replace(state, vrrp=event.state, vrrp_priority=event.priority)
-    if t is ev.ProgressObserved:
-        assert isinstance(event, ev.ProgressObserved)
-        return replace(state, committed=event.committed)
-    if t is ev.RoleChanged:
-        assert isinstance(event, ev.RoleChanged)
-        return replace(state, role=event.role)
-    if t is ev.EpochOpened:
-        assert isinstance(event, ev.EpochOpened)
-        return replace(
-            state, epoch=event.epoch, max_epoch_seen=max(state.max_epoch_seen, event.epoch)
-        )
-    if t is ev.PlanStarted:
-        assert isinstance(event, ev.PlanStarted)
-        plan = PlanProgress(event.plan_id, event.kind, event.steps, 0, 0, event.bootstrap_allowed)
-        return replace(state, plan=plan, next_plan_id=max(state.next_plan_id, event.plan_id + 1))
+        timer_id = event.timer_id
+        return _set_timers(state, tuple([a for a in state.timers if a.timer_id != timer_id]))
     if t is ev.StepStarted:
         assert isinstance(event, ev.StepStarted)
         if state.plan is None:
             return state
-        return replace(state, plan=replace(state.plan, index=event.index, attempt=event.attempt))
+        return _set_plan(state, _set_plan_step(state.plan, event.index, event.attempt))
     if t is ev.StepCompleted:
         assert isinstance(event, ev.StepCompleted)
         if state.plan is None:
             return state
-        return replace(state, plan=replace(state.plan, index=event.index + 1, attempt=0))
+        return _set_plan(state, _set_plan_step(state.plan, event.index + 1, 0))
+    if t is ev.RoleChanged:
+        assert isinstance(event, ev.RoleChanged)
+        return _set_role(state, event.role)
+    if t is ev.VrrpObserved:
+        assert isinstance(event, ev.VrrpObserved)
+        return _set_vrrp(state, event.state, event.priority)
+    if t is ev.PlanStarted:
+        assert isinstance(event, ev.PlanStarted)
+        plan = PlanProgress(event.plan_id, event.kind, event.steps, 0, 0, event.bootstrap_allowed)
+        return _replace_state(
+            state, plan=plan, next_plan_id=max(state.next_plan_id, event.plan_id + 1)
+        )
+    if t is ev.PlanFinished:
+        return _replace_state(state, plan=None)
+    if t is ev.PeerObserved:
+        assert isinstance(event, ev.PeerObserved)
+        view = PeerView(event.peer, event.role, event.epoch, event.committed, event.changes, True)
+        peers = _with_peer(state, view)
+        return _replace_state(
+            state, peers=peers, max_epoch_seen=max(state.max_epoch_seen, event.epoch)
+        )
+    if t is ev.ProgressObserved:
+        assert isinstance(event, ev.ProgressObserved)
+        return _replace_state(state, committed=event.committed)
+    if t is ev.EpochOpened:
+        assert isinstance(event, ev.EpochOpened)
+        return _replace_state(
+            state, epoch=event.epoch, max_epoch_seen=max(state.max_epoch_seen, event.epoch)
+        )
     if t is ev.StepAttemptFailed:
         return state  # the retry (or the failure) is its own event
-    if t is ev.PlanFinished:
-        return replace(state, plan=None)
     if t is ev.PeerUnreachable:
         assert isinstance(event, ev.PeerUnreachable)
         old = state.peer(event.peer)
         if old is None:
             view = PeerView(event.peer, PeerRole.STANDBY, 0, 0, 0, False)
         else:
-            view = replace(old, reachable=False)
+            view = _replace_peer(old, reachable=False)
         at_loss = state.committed if state.committed_at_loss is None else state.committed_at_loss
-        return replace(state, peers=_with_peer(state, view), committed_at_loss=at_loss)
+        return _replace_state(state, peers=_with_peer(state, view), committed_at_loss=at_loss)
     if t is ev.ContactSynced:
-        return replace(state, committed_at_loss=None)
+        return _replace_state(state, committed_at_loss=None)
     if t is ev.SplitBrainDetected:
         assert isinstance(event, ev.SplitBrainDetected)
-        return replace(
+        return _replace_state(
             state, split_peer=event.peer, split_peer_epoch=event.peer_epoch, split_winner=""
         )
     if t is ev.SplitBrainResolved:
         assert isinstance(event, ev.SplitBrainResolved)
-        return replace(state, split_winner=event.winner)
+        return _replace_state(state, split_winner=event.winner)
     if t is ev.Frozen:
-        return replace(state, frozen=True)
+        return _replace_state(state, frozen=True)
     if t is ev.Unfrozen:
-        return replace(state, frozen=False)
+        return _replace_state(state, frozen=False)
     if t is ev.PriorityYielded:
-        return replace(state, priority_yielded=True)
+        return _replace_state(state, priority_yielded=True)
     if t is ev.PriorityRestored:
-        return replace(state, priority_yielded=False)
+        return _replace_state(state, priority_yielded=False)
     if t is ev.QuorumLost:
-        return replace(state, quorum_lost=True)
+        return _replace_state(state, quorum_lost=True)
     if t is ev.QuorumRegained:
-        return replace(state, quorum_lost=False)
+        return _replace_state(state, quorum_lost=False)
     if t is ev.PromotionDeferred or t is ev.OperatorRejected:
         return state
     if t is ev.NodeBooted:
         # The VRRP state before the restart is unknown now; ask, do not assume.
-        return replace(state, vrrp=VrrpStatus.INIT)
+        return _replace_state(state, vrrp=VrrpStatus.INIT)
     if t is ev.SplitBrainCleared:
         # The peer and epoch judged stay recorded, so later messages from the
         # same (old) active do not open the same split-brain again.
-        return replace(state, split_winner="")
+        return _replace_state(state, split_winner="")
     if t is ev.HoldDownStarted:
         assert isinstance(event, ev.HoldDownStarted)
-        return replace(state, hold_down_until=event.until)
+        return _replace_state(state, hold_down_until=event.until)
     raise TypeError(f"evolve: not an event: {event!r}")
 
 
