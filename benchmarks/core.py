@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Core benchmark: replay throughput, decide latency, and a `transitions` baseline.
+
+Prints one figure per line as ``name: value unit``. Not a test: nothing here
+asserts on time. The workload is a deterministic loop of the reference
+lifecycle on node b of a two-node cluster (failover with a retried step,
+split-brain lost to a, planned switchover, fault, recovery), repeated.
+
+Figures:
+- replay: events/s of a fold of ``evolve`` over the in-memory event list;
+- decide: median and p99 latency of ``decide`` over every recorded input;
+- core per-event cost (replay) against a `transitions` machine driven through
+  the same role transitions (one trigger per RoleChanged event of the same
+  log), measured in the same run, and their ratio (target <= 0.33).
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from transitions import Machine  # noqa: E402
+
+from hacore import events as ev  # noqa: E402
+from hacore import inputs as inp  # noqa: E402
+from hacore.config import ClusterConfig, NodeSpec  # noqa: E402
+from hacore.decider import decide  # noqa: E402
+from hacore.evolve import evolve  # noqa: E402
+from hacore.node import Node  # noqa: E402
+from hacore.roles import Command, PeerRole, Role, TimerPurpose, VrrpStatus  # noqa: E402
+from hacore.state import NodeState  # noqa: E402
+
+SEC = 1_000_000
+CONFIG = ClusterConfig((NodeSpec("a", "10.0.0.1", 150), NodeSpec("b", "10.0.0.2", 140)))
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.node = Node(CONFIG, "b")
+        self.now = 0
+        self.pairs: list[tuple[NodeState, inp.Input]] = []
+
+    def feed(self, received: inp.Input) -> None:
+        self.now = max(self.now, received.at)
+        self.pairs.append((self.node.state, received))
+        self.node.handle(received)
+
+    def t(self) -> int:
+        self.now += 1000
+        return self.now
+
+    def plan(self) -> None:
+        while (p := self.node.state.plan) is not None:
+            self.feed(inp.StepSucceeded(self.t(), p.plan_id, p.current_step, p.attempt))
+
+    def advance(self, us: int) -> None:
+        """Let time pass; the runtime fires every timer that falls due, in order."""
+        self.now += us
+        while True:
+            due = [t for t in self.node.state.timers if t.due <= self.now]
+            if not due:
+                return
+            armed = min(due, key=lambda t: (t.due, t.timer_id))
+            self.feed(inp.TimerFired(self.now, armed.timer_id))
+
+    def fire(self, purpose: TimerPurpose) -> None:
+        armed = self.node.state.timer_for(purpose)
+        assert armed is not None
+        self.feed(inp.TimerFired(max(self.now, armed.due), armed.timer_id))
+
+    def cycle(self) -> None:
+        s = self.node.state
+        self.feed(inp.PeerHeard(self.t(), "a", PeerRole.ACTIVE, s.max_epoch_seen + 1, 100, 0))
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.BACKUP, 140))
+        self.feed(inp.LocalProgress(self.t(), s.committed + 5))
+        self.feed(inp.PeerLost(self.t(), "a"))
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.MASTER, 140))
+        p = self.node.state.plan
+        assert p is not None
+        self.feed(inp.StepFailed(self.t(), p.plan_id, p.current_step, p.attempt, "retry me"))
+        self.fire(TimerPurpose.STEP_RETRY)
+        self.plan()  # active
+        self.feed(inp.LocalProgress(self.t(), self.node.state.committed + 3))
+        epoch_a = self.node.state.max_epoch_seen + 1
+        self.feed(inp.PeerHeard(self.t(), "a", PeerRole.ACTIVE, epoch_a, 1, 1))  # loses
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.BACKUP, 50))
+        self.plan()  # standby
+        self.advance(10 * SEC)
+        self.feed(inp.PeerLost(self.t(), "a"))
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.MASTER, 50))
+        self.plan()  # active again
+        self.feed(inp.OperatorCommand(self.t(), Command.SWITCHOVER))
+        self.plan()  # standby
+        self.advance(10 * SEC)
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.BACKUP, 50))
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.MASTER, 50))
+        for _ in range(CONFIG.timing.max_attempts):
+            p = self.node.state.plan
+            assert p is not None
+            self.feed(inp.StepFailed(self.t(), p.plan_id, p.current_step, p.attempt, "broken"))
+            if self.node.state.role is Role.FAULT:
+                break
+            self.fire(TimerPurpose.STEP_RETRY)
+        self.feed(inp.VrrpReported(self.t(), VrrpStatus.BACKUP, 50))
+        self.fire(TimerPurpose.FAULT_HOLD)  # standby
+        self.advance(10 * SEC)
+
+
+def workload(cycles: int) -> tuple[list[ev.Event], list[tuple[NodeState, inp.Input]], Runner]:
+    runner = Runner()
+    for _ in range(cycles):
+        runner.cycle()
+    events: list[ev.Event] = []
+    for record in runner.node.log.records():
+        if record.kind == "event":
+            message = record.message()
+            assert isinstance(message, ev.Event)
+            events.append(message)
+    return events, runner.pairs, runner
+
+
+def best_of(runs: int, fn: object) -> float:
+    assert callable(fn)
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def role_machine() -> tuple[object, list[str]]:
+    """A `transitions` machine with one trigger per role change of the table."""
+
+    class Model:
+        state: str
+
+    model = Model()
+    transitions = [
+        {"trigger": f"to_{dst}", "source": str(src), "dest": str(dst)}
+        for src in Role
+        for dst in Role
+        if src is not dst
+    ]
+    Machine(
+        model=model,
+        states=[str(r) for r in Role],
+        initial=str(Role.STANDBY),
+        transitions=transitions,
+        auto_transitions=False,
+    )
+    return model, []
+
+
+def main() -> None:
+    events, pairs, runner = workload(400)
+    initial = NodeState(name="b")
+
+    def replay() -> NodeState:
+        state = initial
+        for event in events:
+            state = evolve(state, event)
+        return state
+
+    assert replay() == runner.node.state
+    replay_s = best_of(5, replay)
+    per_event_core = replay_s / len(events)
+
+    ctx = runner.node.ctx
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    for _ in range(3):
+        gc.collect()
+        for state, received in pairs:
+            start = clock()
+            decide(ctx, state, received)
+            samples.append(clock() - start)
+    samples.sort()
+    median_us = statistics.median(samples) / 1000
+    p99_us = samples[int(len(samples) * 0.99)] / 1000
+
+    changes = [str(e.role) for e in events if isinstance(e, ev.RoleChanged)]
+    model, _ = role_machine()
+
+    def drive_machine() -> None:
+        model.state = str(Role.STANDBY)  # type: ignore[attr-defined]
+        trigger = model.trigger  # type: ignore[attr-defined]
+        for role in changes:
+            trigger(f"to_{role}")
+
+    drive_machine()
+    assert model.state == str(runner.node.state.role)  # type: ignore[attr-defined]
+    machine_s = best_of(5, drive_machine)
+    per_event_machine = machine_s / len(changes)
+
+    print(f"events: {len(events)} events")
+    print(f"inputs: {len(pairs)} inputs")
+    print(f"replay_throughput: {len(events) / replay_s:.0f} events/s")
+    print(f"decide_median: {median_us:.2f} us")
+    print(f"decide_p99: {p99_us:.2f} us")
+    print(f"core_per_event: {per_event_core * 1e6:.3f} us")
+    print(f"transitions_per_event: {per_event_machine * 1e6:.3f} us")
+    print(f"core_to_transitions_ratio: {per_event_core / per_event_machine:.3f} ratio")
+
+
+if __name__ == "__main__":
+    main()
