@@ -1,0 +1,73 @@
+"""The SVG timeline's structure and the policy comparison table."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import main
+from hacore.roles import Mode, Policy
+from sims.compare import compare_policies
+from sims.report import svg_timeline
+from sims.run import make_simulation
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_timeline_svg_has_a_row_per_node_roles_epochs_and_partition_shading() -> None:
+    result = make_simulation("partition-heal", 1).run()
+    root = ET.fromstring(svg_timeline(result))
+    assert root.tag == f"{SVG}svg"
+    spans = root.findall(f".//{SVG}g[@class='spans']/{SVG}rect")
+    assert {s.get("data-node") for s in spans} == {"n1", "n2"}
+    roles_by_node = {
+        node: {s.get("data-role") for s in spans if s.get("data-node") == node}
+        for node in ("n1", "n2")
+    }
+    assert "active" in roles_by_node["n1"] and "active" in roles_by_node["n2"]  # split-brain
+    labels = {t.text for t in root.findall(f".//{SVG}text[@class='node']")}
+    assert labels == {"n1", "n2"}
+    shades = root.findall(f".//{SVG}g[@class='shading']/{SVG}rect")
+    assert any("partition" in (r.findtext(f"{SVG}title") or "") for r in shades)
+    assert len(root.findall(f".//{SVG}line[@class='epoch']")) >= 2
+    width = float(root.get("width") or 0)
+    for rect in spans:
+        x, w = float(rect.get("x") or 0), float(rect.get("width") or 0)
+        assert 0 <= x and x + w <= width + 0.01
+
+
+def test_timeline_svg_shades_a_crash(tmp_path: Path) -> None:
+    out = tmp_path / "t.svg"
+    assert main(["simulate", "active-crash", "--timeline", str(out), "--json"]) == 0
+    root = ET.parse(out).getroot()
+    roles = {r.get("data-role") for r in root.iter(f"{SVG}rect") if r.get("data-role")}
+    assert "down" in roles
+
+
+def test_compare_policies_runs_one_schedule_under_every_policy_and_mode() -> None:
+    rows = compare_policies("partition-heal", 1)
+    assert {(r["policy"], r["mode"]) for r in rows} == {
+        (str(p), str(m)) for p in Policy for m in Mode
+    }
+    assert all(r["ok"] for r in rows)
+    safety = [r for r in rows if r["mode"] == str(Mode.SAFETY_FIRST)]
+    assert all(r["split_brain_s"] == 0 for r in safety)
+    avail = [r for r in rows if r["mode"] == str(Mode.AVAILABILITY_FIRST)]
+    assert all(r["split_brain_s"] > 0 for r in avail)
+
+
+def test_cli_compare_policies_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "partition-heal", "--compare-policies"]) == 0
+    out = capsys.readouterr().out
+    assert "downtime s" in out and "quarantined" in out
+    assert out.count("vrrp-winner") == 2
+
+
+def test_cli_fuzz_json_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--examples", "5", "--json", "--seed", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["found"] is False and data["examples"] >= 5
+    assert main(["fuzz", "--examples", "0"]) == 2
