@@ -101,7 +101,7 @@ def test_inputs_events_and_effects_are_all_registered() -> None:
 def test_every_registered_type_is_a_frozen_slotted_dataclass(name: str) -> None:
     cls = TYPES[name]
     assert dataclasses.is_dataclass(cls)
-    assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert cls.__dataclass_params__.frozen
     assert "__slots__" in cls.__dict__
     assert cls.TYPE == name
 

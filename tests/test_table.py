@@ -18,7 +18,7 @@ from hacore.config import ClusterConfig
 from hacore.decider import TransitionError, decide, matching_rule
 from hacore.evolve import evolve
 from hacore.inputs import InputKind
-from hacore.roles import Role
+from hacore.roles import Role, VrrpStatus
 from hacore.state import NodeState
 from hacore.table import ACTIONS, GUARDS, TABLE, Context, Rule
 
@@ -87,7 +87,7 @@ def test_no_rule_follows_an_always_rule() -> None:
 
 
 def test_the_unreachable_rule_check_flags_a_shadowed_rule() -> None:
-    shadowed = {
+    shadowed: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
         Role.STANDBY: {
             InputKind.VRRP: (table.IGNORE, Rule("may_promote", Role.PROMOTING, "start_promotion"))
         }
@@ -159,7 +159,7 @@ def test_a_missing_cell_raises_a_transition_error_naming_role_and_input(
     compiled = dict(decider._COMPILED)
     del compiled[(Role.STANDBY, InputKind.VRRP)]
     monkeypatch.setattr(decider, "_COMPILED", compiled)
-    received = inp.VrrpReported(5, table.VrrpStatus.MASTER, 100)
+    received = inp.VrrpReported(5, VrrpStatus.MASTER, 100)
     with pytest.raises(TransitionError, match=r"vrrp-reported.*role standby") as info:
         decide(ctx, state, received)
     assert info.value.role is Role.STANDBY
