@@ -75,6 +75,11 @@ Action = Callable[[Context, NodeState, inp.Input], list[ev.Event]]
 
 S, P, A, D, F = Role.STANDBY, Role.PROMOTING, Role.ACTIVE, Role.DEMOTING, Role.FAULT
 IGNORE = Rule("always", None, "ignore")
+# A message naming no node (nor the witness) of the configuration is ignored
+# on purpose: it must not count as a vote nor open a split-brain. The adapters
+# reject such messages at the edge with a typed error; this rule keeps the core
+# safe when one gets through.
+STRANGER = Rule("unknown_peer", None, "ignore")
 
 
 def _plan_cells(role: Role, done: Role) -> dict[InputKind, tuple[Rule, ...]]:
@@ -100,7 +105,7 @@ def _plan_cells(role: Role, done: Role) -> dict[InputKind, tuple[Rule, ...]]:
         InputKind.OPERATOR: (Rule("always", role, "reject_operator"),),
         InputKind.BOOTED: (Rule("always", role, "resume_plan"),),
         InputKind.PROGRESS: (Rule("always", role, "observe_progress"),),
-        InputKind.PEER_HEARD: (Rule("always", role, "observe_peer"),),
+        InputKind.PEER_HEARD: (STRANGER, Rule("always", role, "observe_peer")),
     }
 
 
@@ -111,10 +116,11 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("always", S, "observe_vrrp"),
         ),
         InputKind.PEER_HEARD: (
+            STRANGER,
             Rule("may_promote", P, "start_promotion"),
             Rule("always", S, "observe_peer"),
         ),
-        InputKind.PEER_LOST: (Rule("always", S, "observe_peer_lost"),),
+        InputKind.PEER_LOST: (STRANGER, Rule("always", S, "observe_peer_lost")),
         InputKind.STEP_SUCCEEDED: (IGNORE,),
         InputKind.STEP_FAILED: (IGNORE,),
         InputKind.TIMER_FIRED: (
@@ -133,6 +139,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("always", P, "observe_vrrp"),
         ),
         InputKind.PEER_LOST: (
+            STRANGER,
             Rule("quorum_lost_after", D, "abort_promotion"),
             Rule("always", P, "observe_peer_lost"),
         ),
@@ -145,12 +152,14 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("always", D, "demote_lost_vip"),
         ),
         InputKind.PEER_HEARD: (
+            STRANGER,
             Rule("split_brain_manual", A, "freeze"),
             Rule("split_brain_winner", A, "win_split_brain"),
             Rule("split_brain_loser", D, "lose_split_brain"),
             Rule("always", A, "observe_peer"),
         ),
         InputKind.PEER_LOST: (
+            STRANGER,
             Rule("quorum_lost_after", A, "arm_self_fence"),
             Rule("always", A, "observe_peer_lost"),
         ),
@@ -174,12 +183,12 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
     D: {
         **_plan_cells(D, S),
         InputKind.VRRP: (Rule("always", D, "observe_vrrp"),),
-        InputKind.PEER_LOST: (Rule("always", D, "observe_peer_lost"),),
+        InputKind.PEER_LOST: (STRANGER, Rule("always", D, "observe_peer_lost")),
     },
     F: {
         InputKind.VRRP: (Rule("always", F, "observe_vrrp"),),
-        InputKind.PEER_HEARD: (Rule("always", F, "observe_peer"),),
-        InputKind.PEER_LOST: (Rule("always", F, "observe_peer_lost"),),
+        InputKind.PEER_HEARD: (STRANGER, Rule("always", F, "observe_peer")),
+        InputKind.PEER_LOST: (STRANGER, Rule("always", F, "observe_peer_lost")),
         InputKind.STEP_SUCCEEDED: (IGNORE,),
         InputKind.STEP_FAILED: (IGNORE,),
         InputKind.TIMER_FIRED: (
@@ -241,6 +250,13 @@ def _promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
 
 def g_always(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     return True
+
+
+def g_unknown_peer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    assert isinstance(i, inp.PeerHeard | inp.PeerLost)
+    return i.peer == ctx.node or (
+        i.peer != ctx.config.witness and all(n.name != i.peer for n in ctx.config.nodes)
+    )
 
 
 def g_may_promote(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -621,7 +637,7 @@ def a_switchover(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]
 def a_self_fence(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     assert isinstance(i, inp.TimerFired)
     batch = _Batch(state, i.at)
-    batch.add(ev.TimerDisarmed(i.at, i.timer_id))
+    # _start_demotion disarms the self-fence timer (this one) with the others.
     batch.add(ev.PriorityYielded(i.at, "self-fence: quorum lost"))
     _start_demotion(ctx, state, i, batch)
     return batch.events
