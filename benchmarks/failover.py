@@ -12,6 +12,7 @@ Not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -37,7 +38,7 @@ def p95(xs: list[float]) -> float:
     return s[min(len(s) - 1, max(0, round(0.95 * len(s)) - 1))]
 
 
-def takeover_trials(trials: int, advert_int: str, state_dir: Path) -> list[float]:
+def takeover_trials(trials: int, advert_int: str, state_dir: Path, seed: int) -> list[float]:
     lab = Lab.up(
         [NodeSpec("n1", MASTER_PRIO), NodeSpec("n2", BACKUP_PRIO)],
         name="bench",
@@ -45,10 +46,15 @@ def takeover_trials(trials: int, advert_int: str, state_dir: Path) -> list[float
         state_dir=state_dir,
     )
     out: list[float] = []
+    rng = random.Random(seed)
+    interval = float(advert_int)
     try:
         for _ in range(trials):
             if lab.wait_for_one_master(10) != "n1":
                 raise LabError("n1 is not the master before a trial")
+            # A crash comes at any phase of the advert cycle; without this jitter the kill
+            # would always follow the quiet period at the same phase (just after an advert).
+            time.sleep(rng.uniform(0, interval))
             seen = len(lab.transitions())
             t_kill = lab.kill("n1")
             deadline = time.monotonic() + 10
@@ -92,13 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--advert-int", default="0.1")
     ap.add_argument("--state-dir", default="/run/hacore-lab/bench")
+    ap.add_argument("--seed", type=int, default=1, help="seeds the kill-phase jitter")
     args = ap.parse_args(argv)
     dec = decision_times_us()
     print(f"decision_time_median: {statistics.median(dec):.2f} us")
     print(f"decision_time_p95: {p95(dec):.2f} us")
     mdi = master_down_interval(BACKUP_PRIO, float(args.advert_int))
     try:
-        takeovers = takeover_trials(args.trials, args.advert_int, Path(args.state_dir))
+        takeovers = takeover_trials(args.trials, args.advert_int, Path(args.state_dir), args.seed)
     except LabError as exc:
         print(f"failover: {exc}", file=sys.stderr)
         return 1
