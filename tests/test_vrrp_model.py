@@ -334,3 +334,92 @@ def test_step_is_total_and_keeps_one_timer_per_state(
         for a in actions:
             if isinstance(a, StateChanged):
                 assert a.old is before.state and a.new is r.state and a.old is not a.new
+
+
+# ------------------------------------------------- the simulator's VRRP layer --
+
+from sims.vrrp_sim import VrrpSim  # noqa: E402
+
+MS = 1_000
+INTERVAL = 100 * MS
+
+
+def sim_of(*prios: int, **kw: object) -> VrrpSim:
+    configs = {
+        f"n{i}": VrrpConfig(priority=p, advert_interval_us=INTERVAL, address=f"10.77.0.{i}")
+        for i, p in enumerate(prios, start=1)
+    }
+    return VrrpSim(configs, **kw)  # type: ignore[arg-type]
+
+
+def started_sim(*prios: int) -> VrrpSim:
+    sim = sim_of(*prios)
+    for name in sim.names:
+        sim.at(0, "start", name)
+    sim.run_until(1_000 * MS)
+    return sim
+
+
+def test_sim_elects_the_highest_priority_once() -> None:
+    sim = started_sim(200, 150, 100)
+    assert sim.masters() == ["n1"]
+    masters = [t for t in sim.transitions if t.new is VrrpState.MASTER]
+    assert [(t.node, t.time_us) for t in masters] == [
+        ("n1", master_down_interval_us(200, INTERVAL))
+    ]
+
+
+def test_sim_kill_takes_over_after_master_down_interval_stop_after_skew() -> None:
+    killed = started_sim(200, 150)
+    killed.at(1_000 * MS, "kill", "n1")
+    killed.run_until(2_000 * MS)
+    stopped = started_sim(200, 150)
+    stopped.at(1_000 * MS, "stop", "n1")
+    stopped.run_until(2_000 * MS)
+    t_kill = next(
+        t.time_us for t in killed.transitions if t.node == "n2" and t.new is VrrpState.MASTER
+    )
+    t_stop = next(
+        t.time_us for t in stopped.transitions if t.node == "n2" and t.new is VrrpState.MASTER
+    )
+    mdi, skew = master_down_interval_us(150, INTERVAL), skew_time_us(150, INTERVAL)
+    assert 1_000 * MS + mdi - INTERVAL <= t_kill <= 1_000 * MS + mdi
+    assert t_stop == 1_000 * MS + 200 + skew  # the priority-0 advert's link delay + Skew_Time
+    assert not any(t.node == "n1" and t.new is VrrpState.STOP for t in killed.transitions)
+
+
+def test_sim_partition_gives_two_masters_heal_gives_the_higher_priority() -> None:
+    sim = started_sim(200, 150)
+    sim.at(1_000 * MS, "partition", groups=[["n1"], ["n2"]])
+    sim.run_until(2_000 * MS)
+    assert sim.masters() == ["n1", "n2"]
+    sim.at(2_000 * MS, "heal")
+    sim.run_until(3_000 * MS)
+    assert sim.masters() == ["n1"]
+
+
+def test_sim_old_incarnation_timers_do_not_fire_after_restart() -> None:
+    sim = started_sim(150, 200)  # n2 is master
+    sim.at(1_000 * MS, "kill", "n1")
+    sim.at(1_001 * MS, "start", "n1")
+    sim.run_until(3_000 * MS)
+    n1 = [t.new for t in sim.transitions if t.node == "n1"]
+    assert n1 == [VrrpState.BACKUP, VrrpState.BACKUP]  # never a spurious MASTER
+
+
+@given(st.lists(st.integers(1, 254), min_size=2, max_size=5, unique=True), st.integers(0, 5))
+def test_sim_is_deterministic_and_converges_to_the_highest_priority(
+    prios: list[int], seed: int
+) -> None:
+    runs = []
+    for _ in range(2):
+        sim = sim_of(*prios, seed=seed)
+        for i, name in enumerate(sim.names):
+            sim.at(i * 37 * MS, "start", name)
+        sim.at(2_000 * MS, "loss", "n1", value=30)
+        sim.at(3_000 * MS, "heal")
+        sim.run_until(5_000 * MS)
+        runs.append((sim.transitions, sim.masters()))
+    assert runs[0] == runs[1]
+    best = f"n{prios.index(max(prios)) + 1}"
+    assert runs[0][1] == [best]
