@@ -22,6 +22,7 @@ import time
 
 from sims.faults import SECOND, Fault
 from sims.run import make_simulation
+from sims.sim import SimParams
 
 TARGET_EVENTS_PER_S = 200_000
 TARGET_SPEEDUP = 10_000
@@ -48,9 +49,12 @@ def day_schedule(hours: float, nodes: int) -> tuple[Fault, ...]:
     return tuple(faults)
 
 
-def run_day(nodes: int, hours: float, profile: bool = False) -> dict[str, float]:
+def run_day(
+    nodes: int, hours: float, profile: bool = False, write_s: float = 2.0
+) -> dict[str, float]:
     sched = day_schedule(hours, nodes)
-    sim = make_simulation("custom", 1, nodes=nodes, schedule=sched)
+    params = SimParams(write_interval_us=int(write_s * SECOND))
+    sim = make_simulation("custom", 1, nodes=nodes, schedule=sched, params=params)
     sim.start()
     prof = cProfile.Profile() if profile else None
     wall = time.perf_counter()
@@ -89,13 +93,18 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--fuzz-examples", type=int, default=60)
+    ap.add_argument("--nodes", type=int, nargs="*", default=[2, 5])
+    ap.add_argument(
+        "--write-interval", type=float, default=2.0, help="client write every ~N s (1e9: idle)"
+    )
     args = ap.parse_args()
-    for nodes in (2, 5):
-        r = run_day(nodes, args.hours, args.profile)
+    for nodes in args.nodes:
+        r = run_day(nodes, args.hours, args.profile, args.write_interval)
         eps = r["events"] / r["loop_s"]
         speedup = r["sim_s"] / r["loop_s"]
         total_speedup = r["sim_s"] / (r["loop_s"] + r["check_s"])
-        tag = f"{nodes}-node {args.hours:g} h"
+        load = "idle" if args.write_interval >= 1e6 else f"writes/{args.write_interval:g}s"
+        tag = f"{nodes}-node {args.hours:g} h {load}"
         print(f"{tag} events: {int(r['events'])} events ({int(r['records'])} log records)")
         print(
             f"{tag} event rate: {eps:,.0f} events/s "
