@@ -8,6 +8,7 @@ or FILE is not a store.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -210,7 +211,8 @@ def cmd_replay(
         for node in nodes:
             try:
                 count = store.verify_node(node)
-                records = list(store.upcast_records(node))
+                # Only the verified prefix: a live writer may have appended since.
+                records = list(itertools.islice(store.upcast_records(node), count))
                 state = replay_records(node, records)
                 mismatches = redecide(Context(config, node), records)
             except ChainError as exc:
