@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from crash_writer import CONFIG
 
 from adapters.store import SqliteStore
@@ -49,6 +50,7 @@ def _run_and_kill(db: str, seed: int, delay: float) -> list[int]:
     return [int(line) for line in out.split()]
 
 
+@pytest.mark.slow
 def test_every_acknowledged_record_survives_sigkill(tmp_path: Path) -> None:
     rng = random.Random(20240514)
     acknowledged_total: dict[str, int] = {}
