@@ -28,7 +28,7 @@ def broken_decider(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(broken_decider: None) -> None:
     outcome = run_fuzz(examples=150, nodes=2, seed=3)
     assert outcome.failure is not None, "the fuzzer missed a decider that never demotes"
-    assert outcome.examples_run <= 150
+    # max_examples=150 bounds the search; examples_run also counts shrink replays.
     schedule = parse_schedule(outcome.failure.schedule)
     chaos = [f for f in schedule if f.at < schedule[-1].at]  # drop the teardown's heal batch
     assert 1 <= len(chaos) <= 3, outcome.failure.schedule
