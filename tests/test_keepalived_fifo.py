@@ -110,3 +110,30 @@ def test_reader_never_raises_and_counts_every_line(chunks: list[str]) -> None:
     records = reader.feed(data)
     nonblank = [c for c in "\n".join(chunks).split("\n") if c.strip()]
     assert len(records) + len(reader.errors) == len(nonblank)
+
+
+def test_fifo_lines_become_core_inputs_with_their_sequence_numbers() -> None:
+    from adapters.keepalived import FifoIngest
+    from hacore.roles import VrrpStatus
+
+    ingest = FifoIngest(instance="VI_1")
+    data = (
+        b'INSTANCE "VI_1" BACKUP 150\n'
+        b'GROUP "G1" BACKUP 0\n'
+        b"junk\n"
+        b'INSTANCE "VI_2" MASTER 100\n'
+        b'INSTANCE "VI_1" MASTER 150\n'
+        b'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n'
+        b'INSTANCE "VI_1" MASTER_PRIORITY 120\n'
+        b'INSTANCE "VI_1" DELETED 120\n'
+    )
+    got = ingest.feed(data, at_us=42)
+    assert [(c.seq, c.input.state, c.input.priority) for c in got] == [
+        (1, VrrpStatus.BACKUP, 150),
+        (5, VrrpStatus.MASTER, 150),
+        (6, VrrpStatus.MASTER, 150),
+        (7, VrrpStatus.MASTER, 120),
+        (8, VrrpStatus.STOP, 120),
+    ]
+    assert all(c.input.at == 42 for c in got)
+    assert [e.line for e in ingest.errors] == ["junk"]

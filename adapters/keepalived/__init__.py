@@ -17,9 +17,12 @@ from adapters.keepalived.fifo import (
     parse_line,
     parse_lines,
 )
+from adapters.keepalived.ingest import CoreInput, FifoIngest, to_core_input
 
 __all__ = [
     "ConfigError",
+    "CoreInput",
+    "FifoIngest",
     "FifoReader",
     "FifoRecord",
     "KeepalivedConfig",
@@ -32,4 +35,5 @@ __all__ = [
     "parse_advert_int",
     "parse_line",
     "parse_lines",
+    "to_core_input",
 ]
