@@ -110,14 +110,15 @@ class FifoReader:
         *complete, self._buf = self._buf.split(b"\n")
         out: list[FifoRecord] = []
         for raw in complete:
-            if not raw.strip():
+            text = raw.decode("utf-8", "replace")
+            if not text.strip():  # blank lines are not lines (same rule as parse_lines)
                 continue
             seq = self._seq
             self._seq += 1
             try:
                 out.append(parse_line(raw.decode("utf-8"), seq))
             except UnicodeDecodeError:
-                self.errors.append(MalformedLine(seq, raw.decode("utf-8", "replace"), "not UTF-8"))
+                self.errors.append(MalformedLine(seq, text, "not UTF-8"))
             except MalformedLine as exc:
                 self.errors.append(exc)
         return out
