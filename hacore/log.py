@@ -85,8 +85,11 @@ def record_hash(
     v: int,
     payload: str,
 ) -> str:
-    body = codec.canonical_json([seq, node, epoch, at, kind, type_, v, payload])
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    # One line per field, the payload (the only free-form text) last: node
+    # names, kinds and types hold no newline, so the layout is unambiguous,
+    # and the payload is hashed as stored rather than re-encoded.
+    body = f"{prev_hash}\n{seq}\n{node}\n{epoch}\n{at}\n{kind}\n{type_}\n{v}\n{payload}"
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def make_records(
