@@ -43,9 +43,10 @@ ELECTION_ADVERT_INT = "0.5"
 @dataclass(frozen=True)
 class Step:
     at: float  # seconds after t0
-    op: str  # start, stop, kill, partition, isolate, heal
+    op: str  # start, stop, kill, partition, isolate, heal, bias
     node: str = ""
     groups: tuple[tuple[str, ...], ...] = ()
+    value: int = 0  # bias: added to the node's priority through its track_file
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,16 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
             advert_int=advert_int,
         ),
         Scenario(
+            "priority-drop",
+            "the master's priority drops below the backup's (track_file) -> takeover",
+            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            duration=2.0,
+            start=(a,),
+            steps=(Step(STAGGER, "start", b), Step(1.0, "bias", a, value=-100)),
+            takeover_after="bias",
+            advert_int=advert_int,
+        ),
+        Scenario(
             "partition-heal",
             "heal after a partition gives one master (the higher priority)",
             (NodeSpec(a, 200), NodeSpec(b, 150)),
@@ -181,7 +192,7 @@ class Outcome:
     scenario: Scenario
     real: list[Tr]
     model: list[Tr]
-    op_times: list[tuple[str, str, float]]  # (op, node, t)
+    op_times: list[tuple[str, str, float, int]]  # (op, node, t, value)
     mismatches: list[str] = field(default_factory=list)
     real_takeover: float | None = None
     model_takeover: float | None = None
@@ -202,14 +213,14 @@ def _state_lines(trs: Sequence[Transition], t0: float) -> list[Tr]:
 
 def run_real(sc: Scenario, *, name: str, state_dir: str | None = None) -> Outcome:
     lab = Lab.up(sc.nodes, name=name, advert_int=sc.advert_int, state_dir=state_dir, start=False)
-    ops: list[tuple[str, str, float]] = []
+    ops: list[tuple[str, str, float, int]] = []
     try:
         if sc.initial_partition:
             lab.partition([list(g) for g in sc.initial_partition])
         start_names = list(sc.start) if sc.start is not None else [n.name for n in sc.nodes]
         t0 = lab.start_together(start_names)
         for name_ in start_names:
-            ops.append(("start", name_, 0.0))
+            ops.append(("start", name_, 0.0, 0))
         for st in sorted(sc.steps, key=lambda s: s.at):
             delay = t0 + st.at - time.monotonic()
             if delay > 0:
@@ -230,9 +241,11 @@ def run_real(sc: Scenario, *, name: str, state_dir: str | None = None) -> Outcom
             elif st.op == "heal":
                 lab.heal()
                 t = time.monotonic()
+            elif st.op == "bias":
+                t = lab.set_bias(st.node, st.value)
             else:
                 raise LabError(f"scenario {sc.name}: unknown op {st.op!r}")
-            ops.append((st.op, st.node, t - t0))
+            ops.append((st.op, st.node, t - t0, st.value))
         delay = t0 + sc.duration - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -242,7 +255,9 @@ def run_real(sc: Scenario, *, name: str, state_dir: str | None = None) -> Outcom
     return Outcome(sc, real, [], ops)
 
 
-def run_model(sc: Scenario, real: Sequence[Tr], ops: Sequence[tuple[str, str, float]]) -> list[Tr]:
+def run_model(
+    sc: Scenario, real: Sequence[Tr], ops: Sequence[tuple[str, str, float, int]]
+) -> list[Tr]:
     interval_us = int(Decimal(sc.advert_int) * 1_000_000)
     configs = {
         n.name: VrrpConfig(
@@ -258,7 +273,7 @@ def run_model(sc: Scenario, real: Sequence[Tr], ops: Sequence[tuple[str, str, fl
     sim = VrrpSim(configs)
     if sc.initial_partition:
         sim.at(0, "partition", groups=[list(g) for g in sc.initial_partition])
-    for op, node, t in ops:
+    for op, node, t, value in ops:
         at_us = round(t * 1_000_000)
         if op == "start":
             # the node's first BACKUP line at or after the launch: keepalived's init
@@ -272,17 +287,21 @@ def run_model(sc: Scenario, real: Sequence[Tr], ops: Sequence[tuple[str, str, fl
             sim.at(at_us, "partition", groups=[list(g) for g in groups])
         elif op == "heal":
             sim.at(at_us, "heal")
+        elif op == "bias":
+            # keepalived: effective priority = base + track_file value x weight, in 1..254
+            base = configs[node].priority
+            sim.at(at_us, "priority", node, value=min(254, max(1, base + value)))
     sim.run_until(round(sc.duration * 1_000_000))
     return [Tr(x.time_us / 1_000_000, x.node, x.new.value) for x in sim.transitions]
 
 
 def _takeover(
-    sc: Scenario, trs: Sequence[Tr], ops: Sequence[tuple[str, str, float]]
+    sc: Scenario, trs: Sequence[Tr], ops: Sequence[tuple[str, str, float, int]]
 ) -> float | None:
     if not sc.takeover_after:
         return None
     # the last op of that kind (a scenario's staggered starts come first)
-    t_op = next((t for op, _, t in reversed(ops) if op == sc.takeover_after and t > 0), None)
+    t_op = next((t for op, _, t, _v in reversed(ops) if op == sc.takeover_after and t > 0), None)
     if t_op is None:
         return None
     after = [x for x in trs if x.state == "MASTER" and x.t >= t_op]

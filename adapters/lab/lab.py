@@ -30,7 +30,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.keepalived.config import KeepalivedConfig, VrrpInstanceSpec, parse_advert_int
+from adapters.keepalived.config import (
+    KeepalivedConfig,
+    TrackFile,
+    VrrpInstanceSpec,
+    parse_advert_int,
+)
 from adapters.keepalived.fifo import FifoRecord, LineKind, MalformedLine, parse_line
 from adapters.lab import net
 from adapters.lab.net import LabError
@@ -318,6 +323,8 @@ class Lab:
             preempt=node.preempt,
             preempt_delay=node.preempt_delay,
             start_as_master=node.start_as_master,
+            # dynamic priority bias: `set_bias` writes an integer added to the priority
+            track_files=(TrackFile("bias", "/tmp/bias", weight=1),),
         )
         # Paths as keepalived sees them: the node directory is bound over /tmp.
         cfg = KeepalivedConfig(
@@ -427,6 +434,19 @@ class Lab:
         stop_pid(node.keepalived_pid)
         node.keepalived_pid = None
         self.save()
+        return t
+
+    def set_bias(self, name: str, value: int) -> float:
+        """Write the node's track_file: keepalived adds ``value`` to its priority (clamped
+        to 1..254) at once, and reports the change on the FIFO. Returns t."""
+        node = self.node(name)
+        if not -254 <= value <= 254:
+            raise LabError(f"bias: must be in -254..254, got {value}")
+        path = self.node_dir(node) / "bias"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{value}\n")
+        t = time.monotonic()
+        os.replace(tmp, path)
         return t
 
     def restart(self, name: str) -> None:
