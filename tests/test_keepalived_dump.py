@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,18 @@ def test_parses_the_text_data_dump() -> None:
     got = parse_data_dump(text)
     assert got["VI_1"] == {"State": "MASTER", "Priority": "150", "Effective priority": "140"}
     assert got["VI_2"] == {"State": "BACKUP"}
+
+
+def test_pid_file_problems_are_typed_errors(tmp_path: Path) -> None:
+    from adapters.keepalived.dump import keepalived_pid
+
+    with pytest.raises(DumpError, match="cannot read"):
+        keepalived_pid(tmp_path / "missing.pid")
+    bad = tmp_path / "bad.pid"
+    bad.write_text("abc\n")
+    with pytest.raises(DumpError, match="not a PID"):
+        keepalived_pid(bad)
+    mine = tmp_path / "mine.pid"
+    mine.write_text(f"{os.getpid()}\n")  # a live process that is not keepalived
+    with pytest.raises(DumpError, match="not keepalived"):
+        keepalived_pid(mine)

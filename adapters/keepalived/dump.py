@@ -133,3 +133,31 @@ def read_json_dump(
                 return parse_json_dump(text)
         time.sleep(0.02)
     raise DumpError(f"keepalived (pid {pid}) wrote no {path} within {timeout} s")
+
+
+DEFAULT_PID_FILE = Path("/run/keepalived.pid")
+
+
+def keepalived_pid(pid_file: Path = DEFAULT_PID_FILE) -> int:
+    """The keepalived parent's PID from its pid file, checked to be a live keepalived."""
+    try:
+        text = pid_file.read_text().strip()
+    except OSError as exc:
+        raise DumpError(f"{pid_file}: cannot read keepalived's pid file ({exc.strerror})") from None
+    if not text.isdigit():
+        raise DumpError(f"{pid_file}: not a PID: {text[:40]!r}")
+    pid = int(text)
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        raise DumpError(f"{pid_file}: process {pid} is not running") from None
+    if comm != "keepalived":
+        raise DumpError(f"{pid_file}: process {pid} is {comm!r}, not keepalived")
+    return pid
+
+
+def read_status(
+    pid_file: Path = DEFAULT_PID_FILE, tmp_dir: Path = Path("/tmp"), *, timeout: float = 2.0
+) -> tuple[InstanceStatus, ...]:
+    """keepalived's own view for ``hacore status``: SIGJSON to the PID in pid_file."""
+    return read_json_dump(keepalived_pid(pid_file), tmp_dir, timeout=timeout)
