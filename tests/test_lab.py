@@ -115,3 +115,16 @@ def test_a_half_built_lab_is_cleaned_up_and_a_second_up_is_refused(lab_dir: Path
         Lab.up(default_nodes(2), state_dir=lab_dir)
     Lab.load(state_dir=lab_dir).down()
     assert leftovers(prefix) == []
+
+
+def test_missing_prerequisites_fail_in_ci_and_skip_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from realdaemon import require_root_tools
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-such-binary-hacore"):
+        require_root_tools("no-such-binary-hacore")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="no-such-binary-hacore"):
+        require_root_tools("no-such-binary-hacore")
