@@ -54,6 +54,9 @@ class Timing:
     hold_down_us: int = 5 * SECOND_US
     self_fence_us: int = 3 * SECOND_US
     vip_handover_us: int = 15 * SECOND_US  # split-brain winner without the VIP: then demote
+    # An active that loses the VIP while a peer is unreachable may be seeing a
+    # partition heal: it waits this long for the peer's facts before demoting.
+    split_judge_us: int = 3 * SECOND_US
 
     def __post_init__(self) -> None:
         for name in self.__slots__:

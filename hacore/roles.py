@@ -68,6 +68,7 @@ class TimerPurpose(enum.StrEnum):
     HOLD_DOWN = "hold-down"  # calm time after a demotion before promoting again (flapping)
     SELF_FENCE = "self-fence"  # safety-first: an active without majority fences after this
     VIP_HANDOVER = "vip-handover"  # a split-brain winner must get the VIP by then
+    SPLIT_JUDGE = "split-judge"  # an active that lost the VIP after a partition waits for facts
 
 
 class Command(enum.StrEnum):

@@ -20,7 +20,11 @@ The rules, in words:
   The demotion undoes the partial promotion; a hold-down follows.
 * active -> demoting: VRRP says the node is not master (unless it just won a
   split-brain and the loser is yielding the VIP — a hold bounded by the
-  vip-handover timer — or it is frozen awaiting an operator); the split-brain
+  vip-handover timer — or it is frozen awaiting an operator). When it loses
+  the VIP while a peer is unreachable, the loss may be a partition healing
+  (VRRP settles in milliseconds, before any peer message arrives): it waits,
+  bounded by the split-judge timer, for the peer's facts so that the
+  split-brain *policy* decides, not the race; the split-brain
   policy chose the peer; the quorum was lost for
   longer than the self-fence timeout; an operator asked for a switchover; or
   the node restarted (its services died with it and must be demoted cleanly).
@@ -149,6 +153,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("vrrp_master", A, "observe_vrrp"),
             Rule("split_brain_won", A, "observe_vrrp"),
             Rule("frozen", A, "observe_vrrp"),
+            Rule("may_be_split_brain", A, "await_peer_facts"),
             Rule("always", D, "demote_lost_vip"),
         ),
         InputKind.PEER_HEARD: (
@@ -156,6 +161,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("split_brain_manual", A, "freeze"),
             Rule("split_brain_winner", A, "win_split_brain"),
             Rule("split_brain_loser", D, "lose_split_brain"),
+            Rule("awaited_peer_not_active", D, "demote_lost_vip"),
             Rule("always", A, "observe_peer"),
         ),
         InputKind.PEER_LOST: (
@@ -168,6 +174,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
         InputKind.TIMER_FIRED: (
             Rule("self_fence_due", D, "self_fence"),
             Rule("vip_handover_expired", D, "vip_handover_failed"),
+            Rule("split_judge_expired", D, "demote_lost_vip"),
             Rule("armed_timer", A, "disarm_timer"),
             IGNORE,
         ),
@@ -343,6 +350,27 @@ def g_self_fence_due(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 def g_vip_handover_expired(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     return _timer_is(state, i, TimerPurpose.VIP_HANDOVER) and state.vrrp != VrrpStatus.MASTER
+
+
+def g_may_be_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    assert isinstance(i, inp.VrrpReported)
+    return i.state == VrrpStatus.BACKUP and any(not p.reachable for p in state.peers)
+
+
+def g_awaited_peer_not_active(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    # Waiting for facts after losing the VIP, and the peer that comes back is not
+    # active: no split-brain, an ordinary loss of the election. Demote now.
+    assert isinstance(i, inp.PeerHeard)
+    return (
+        state.timer_for(TimerPurpose.SPLIT_JUDGE) is not None
+        and i.role != PeerRole.ACTIVE
+        and state.vrrp != VrrpStatus.MASTER
+        and all(p.reachable or p.name == i.peer for p in state.peers)
+    )
+
+
+def g_split_judge_expired(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    return _timer_is(state, i, TimerPurpose.SPLIT_JUDGE) and state.vrrp != VrrpStatus.MASTER
 
 
 def g_vrrp_not_master(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -529,6 +557,13 @@ def a_observe_vrrp(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Even
         batch.add(*out)
         _defer_promotion(ctx, state, i, batch)
         return batch.events
+    if state.role is Role.ACTIVE and i.state == VrrpStatus.MASTER:
+        # VIP back (or kept): no wait for split-brain facts is needed any more.
+        out.extend(
+            ev.TimerDisarmed(i.at, t.timer_id)
+            for t in state.timers
+            if t.purpose is TimerPurpose.SPLIT_JUDGE
+        )
     if state.role is Role.ACTIVE and i.state == VrrpStatus.MASTER and state.split_winner:
         # The split-brain winner holds the VIP now: the handover is complete.
         out.append(ev.SplitBrainCleared(i.at))
@@ -600,7 +635,10 @@ def _start_demotion(
     ctx: Context, state: NodeState, i: inp.Input, batch: _Batch, outcome: str = "aborted"
 ) -> None:
     _abandon_plan(state, batch, outcome)
-    batch.disarm_purpose(TimerPurpose.SELF_FENCE)
+    # Leaving active ends every wait that only an active has.
+    batch.disarm_purpose(
+        TimerPurpose.SELF_FENCE, TimerPurpose.SPLIT_JUDGE, TimerPurpose.VIP_HANDOVER
+    )
     _start_plan(ctx, state, batch, PlanKind.DEMOTION, False)
 
 
@@ -615,8 +653,16 @@ def a_abort_promotion(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.E
 
 def a_demote_lost_vip(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
-    batch.add(*_observe_vrrp_events(state, i))
+    batch.add(*_observe_vrrp_events(state, i), *_observe_peer_events(ctx, state, i))
     _start_demotion(ctx, state, i, batch)
+    return batch.events
+
+
+def a_await_peer_facts(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    batch = _Batch(state, i.at)
+    batch.add(*_observe_vrrp_events(state, i))
+    if state.timer_for(TimerPurpose.SPLIT_JUDGE) is None:
+        batch.arm(TimerPurpose.SPLIT_JUDGE, ctx.config.timing.split_judge_us)
     return batch.events
 
 
@@ -663,6 +709,7 @@ def _detected(ctx: Context, state: NodeState, i: inp.Input, batch: _Batch) -> No
     assert isinstance(i, inp.PeerHeard)
     # Judge on the facts before this observation changes the peer view.
     batch.add(ev.SplitBrainDetected(i.at, i.peer, i.epoch, ctx.config.policy))
+    batch.disarm_purpose(TimerPurpose.SPLIT_JUDGE)  # the facts are here
 
 
 def a_freeze(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:

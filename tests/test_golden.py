@@ -330,6 +330,87 @@ def safety_first_witness(s: Recorder) -> None:
     s.expect(Role.ACTIVE)
 
 
+def b_active_through_partition(s: Recorder) -> None:
+    """b took over from a across a partition and is active at epoch 2, a unreachable."""
+    fail_over_to_b(s)
+    s.run_plan()
+    s.expect(Role.ACTIVE)
+    s.progress(130)
+
+
+@scenario(
+    "heal-vrrp-first-policy-still-decides",
+    "highest-epoch: at heal VRRP settles in milliseconds and b (priority 140 < 150) reports "
+    "BACKUP before any message from a arrives. With a unreachable in its view, b does not "
+    "demote on the race: it waits (split-judge timer) for a's facts; a's message shows "
+    "active at epoch 1 < 2, so b wins by policy and holds until VRRP hands it the VIP.",
+    cluster(2, policy=Policy.HIGHEST_EPOCH),
+    "b",
+)
+def heal_vrrp_first_winner(s: Recorder) -> None:
+    b_active_through_partition(s)
+    s.vrrp(VrrpStatus.BACKUP)
+    s.expect(Role.ACTIVE)
+    assert s.state.timer_for(TimerPurpose.SPLIT_JUDGE) is not None
+    s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10)
+    s.expect(Role.ACTIVE)
+    assert s.state.timer_for(TimerPurpose.SPLIT_JUDGE) is None
+    assert s.state.timer_for(TimerPurpose.VIP_HANDOVER) is not None
+    s.vrrp(VrrpStatus.MASTER)  # a yielded its priority
+    s.expect(Role.ACTIVE)
+    assert s.state.timer_for(TimerPurpose.VIP_HANDOVER) is None
+
+
+@scenario(
+    "heal-vrrp-first-loser-demotes-with-quarantine",
+    "vrrp-winner: the same race seen by b, which also loses by policy: it waits for a's "
+    "facts, then demotes with quarantine first.",
+    cluster(2, policy=Policy.VRRP_WINNER),
+    "b",
+)
+def heal_vrrp_first_loser(s: Recorder) -> None:
+    b_active_through_partition(s)
+    s.vrrp(VrrpStatus.BACKUP)
+    s.expect(Role.ACTIVE)
+    s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10)
+    s.expect(Role.DEMOTING)
+    assert s.state.plan is not None and s.state.plan.steps[0] == "quarantine_divergent"
+
+
+@scenario(
+    "heal-vrrp-first-no-facts-demotes",
+    "b loses the VIP while a is unreachable and no message from a ever arrives: when the "
+    "split-judge timer fires b follows VRRP and demotes (the wait is bounded).",
+    cluster(2, policy=Policy.HIGHEST_EPOCH),
+    "b",
+)
+def heal_vrrp_first_silence(s: Recorder) -> None:
+    b_active_through_partition(s)
+    s.vrrp(VrrpStatus.BACKUP)
+    s.expect(Role.ACTIVE)
+    s.fire(TimerPurpose.SPLIT_JUDGE)
+    s.expect(Role.DEMOTING)
+
+
+@scenario(
+    "preempted-by-returning-standby",
+    "a is active; b was unreachable, returns with a higher priority and preempts the VIP. "
+    "a waits for facts; b's first message says standby (no split-brain), so a demotes at once.",
+    cluster(2, priorities=(140, 150)),
+    "a",
+)
+def preempted_by_standby(s: Recorder) -> None:
+    s.boot()
+    s.vrrp(VrrpStatus.MASTER)
+    s.run_plan()
+    s.expect(Role.ACTIVE)
+    s.lost("b")
+    s.vrrp(VrrpStatus.BACKUP)
+    s.expect(Role.ACTIVE)
+    s.heard("b", PeerRole.STANDBY, epoch=0, committed=0)
+    s.expect(Role.DEMOTING)
+
+
 @scenario(
     "crash-mid-plan-resumes",
     "b crashes while running make_galera_primary; the new process replays its log and, on "
