@@ -130,7 +130,8 @@ def effects_of(state: NodeState, events: Sequence[ev.Event]) -> list[Effect]:
             )
         elif isinstance(event, ev.TimerDisarmed):
             out.append(CancelTimer(key=f"{node}/cancel-{event.timer_id}", timer_id=event.timer_id))
-        elif isinstance(event, ev.RoleChanged | ev.EpochOpened):
+        elif isinstance(event, ev.RoleChanged | ev.EpochOpened | ev.SplitBrainDetected):
+            # SplitBrainDetected: the peer must learn our frozen facts now.
             out.append(
                 Announce(key=f"{node}/announce-{event.at}", role=state.role, epoch=state.epoch)
             )

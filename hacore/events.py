@@ -166,11 +166,15 @@ class ContactSynced(Event):
 @register
 @dataclass(frozen=True, slots=True)
 class SplitBrainDetected(Event):
+    """Another active node seen; this node's facts are frozen for the judgment."""
+
     TYPE: ClassVar[str] = "split-brain-detected"
     at: int
     peer: str
     peer_epoch: int
     policy: Policy
+    committed: int  # this node's facts, frozen: advertised until the episode ends
+    changes: int
 
 
 @register

@@ -12,7 +12,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from hacore import events as ev
-from hacore.roles import PeerRole, Role, VrrpStatus
+from hacore.roles import PeerRole, Policy, Role, VrrpStatus
 from hacore.state import ArmedTimer, NodeState, PeerView, PlanProgress
 
 _T = TypeVar("_T")
@@ -151,15 +151,24 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         at_loss = state.committed if state.committed_at_loss is None else state.committed_at_loss
         return _replace_state(state, peers=_with_peer(state, view), committed_at_loss=at_loss)
     if t is ev.ContactSynced:
-        return _replace_state(state, committed_at_loss=None)
+        # The episode is over: count changes afresh, advertise live facts again.
+        return _replace_state(
+            state, committed_at_loss=None, split_committed=None, split_changes=0, judging=False
+        )
     if t is ev.SplitBrainDetected:
         assert isinstance(event, ev.SplitBrainDetected)
         return _replace_state(
-            state, split_peer=event.peer, split_peer_epoch=event.peer_epoch, split_winner=""
+            state,
+            split_peer=event.peer,
+            split_peer_epoch=event.peer_epoch,
+            split_winner="",
+            judging=event.policy is not Policy.MANUAL,
+            split_committed=event.committed,
+            split_changes=event.changes,
         )
     if t is ev.SplitBrainResolved:
         assert isinstance(event, ev.SplitBrainResolved)
-        return _replace_state(state, split_winner=event.winner)
+        return _replace_state(state, split_winner=event.winner, judging=False)
     if t is ev.Frozen:
         return _replace_state(state, frozen=True)
     if t is ev.Unfrozen:
@@ -180,7 +189,7 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
     if t is ev.SplitBrainCleared:
         # The peer and epoch judged stay recorded, so later messages from the
         # same (old) active do not open the same split-brain again.
-        return _replace_state(state, split_winner="")
+        return _replace_state(state, split_winner="", judging=False)
     if t is ev.HoldDownStarted:
         assert isinstance(event, ev.HoldDownStarted)
         return _replace_state(state, hold_down_until=event.until)

@@ -51,9 +51,9 @@ class PeerHeard(Input):
     """A peer's status message arrived (its role and epoch come from its durable log)."""
 
     TYPE: ClassVar[str] = "peer-heard"
-    # v2 added ``changes`` (the zero-changes split-brain policy needs it). Logs
-    # written with v1 decode through the store's upcaster, which sets it to 0.
-    VERSION: ClassVar[int] = 2
+    # v2 added ``changes`` (the zero-changes split-brain policy needs it); v3
+    # added ``judging``. Older logs decode through the store's upcasters.
+    VERSION: ClassVar[int] = 3
     KIND: ClassVar[InputKind] = InputKind.PEER_HEARD
     at: int
     peer: str
@@ -61,6 +61,9 @@ class PeerHeard(Input):
     epoch: int
     committed: int  # the peer's last committed business seqno (Galera)
     changes: int  # writes the peer committed since it last heard from us
+    # True when committed/changes are the peer's facts frozen for judging a
+    # split-brain (see hacore.table): both sides then judge the same pair.
+    judging: bool = False
 
 
 @register

@@ -47,6 +47,17 @@ class PeerView:
 
 
 @dataclass(frozen=True, slots=True)
+class Advertisement:
+    """The status message a node sends its peers (a PeerHeard on arrival)."""
+
+    role: PeerRole
+    epoch: int
+    committed: int
+    changes: int
+    judging: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NodeState:
     name: str
     role: Role = Role.STANDBY
@@ -65,6 +76,10 @@ class NodeState:
     split_peer_epoch: int = 0
     # The winner while its VIP handover is pending ("" when undecided or settled).
     split_winner: str = ""
+    judging: bool = False  # split-brain detected, waiting for the peer's frozen facts
+    # This node's facts frozen at detection (None outside a split-brain episode).
+    split_committed: int | None = None
+    split_changes: int = 0
     frozen: bool = False
     priority_yielded: bool = False
     quorum_lost: bool = False
@@ -94,6 +109,21 @@ class NodeState:
             if armed.purpose is purpose:
                 return armed
         return None
+
+    def advertisement(self) -> Advertisement:
+        """What this node tells its peers: durable role and epoch, and its facts.
+
+        During a split-brain episode the facts are the frozen ones, flagged as
+        ``judging``, so that both sides judge the same pair of facts.
+        """
+        frozen = self.split_committed is not None
+        return Advertisement(
+            role=PeerRole(self.role.value),
+            epoch=self.epoch,
+            committed=self.split_committed if self.split_committed is not None else self.committed,
+            changes=self.split_changes if frozen else self.changes,
+            judging=frozen,
+        )
 
     @property
     def reachable_votes(self) -> int:

@@ -161,6 +161,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("split_brain_manual", A, "freeze"),
             Rule("split_brain_winner", A, "win_split_brain"),
             Rule("split_brain_loser", D, "lose_split_brain"),
+            Rule("split_brain_opened", A, "open_split_brain"),
             Rule("awaited_peer_not_active", D, "demote_lost_vip"),
             Rule("always", A, "observe_peer"),
         ),
@@ -174,6 +175,8 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
         InputKind.TIMER_FIRED: (
             Rule("self_fence_due", D, "self_fence"),
             Rule("vip_handover_expired", D, "vip_handover_failed"),
+            Rule("judge_expired_winner", A, "win_split_brain"),
+            Rule("judge_expired_loser", D, "lose_split_brain"),
             Rule("split_judge_expired", D, "demote_lost_vip"),
             Rule("armed_timer", A, "disarm_timer"),
             IGNORE,
@@ -406,22 +409,60 @@ def _new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     )
 
 
-def _facts(ctx: Context, state: NodeState, i: inp.PeerHeard) -> tuple[SideFacts, SideFacts]:
+def _own_facts(ctx: Context, state: NodeState) -> SideFacts:
+    """This node's facts: the frozen ones during a split-brain episode."""
     me = ctx.spec
-    peer = ctx.config.node(i.peer)
-    mine = SideFacts(
-        me.name, state.epoch, me.priority, me.address_number, state.committed, state.changes
-    )
-    theirs = SideFacts(
-        peer.name, i.epoch, peer.priority, peer.address_number, i.committed, i.changes
-    )
-    return mine, theirs
+    if state.split_committed is not None:
+        committed, changes = state.split_committed, state.split_changes
+    else:
+        committed, changes = state.committed, state.changes
+    return SideFacts(me.name, state.epoch, me.priority, me.address_number, committed, changes)
+
+
+def _peer_facts(ctx: Context, state: NodeState, i: inp.Input) -> tuple[SideFacts, PeerRole] | None:
+    """The split peer's facts and role: from its message, or the last one heard."""
+    if isinstance(i, inp.PeerHeard):
+        name, role, epoch, committed, changes = i.peer, i.role, i.epoch, i.committed, i.changes
+    else:
+        view = state.peer(state.split_peer)
+        if view is None:
+            return None
+        name, role, epoch, committed, changes = (
+            view.name,
+            view.role,
+            view.epoch,
+            view.committed,
+            view.changes,
+        )
+    spec = ctx.config.node(name)
+    return SideFacts(name, epoch, spec.priority, spec.address_number, committed, changes), role
 
 
 def _winner(ctx: Context, state: NodeState, i: inp.Input) -> str | None:
+    """The split-brain winner from the frozen facts of both sides."""
+    found = _peer_facts(ctx, state, i)
+    if found is None:
+        return ctx.node  # no facts of the peer at all: nobody contests
+    theirs, role = found
+    if role != PeerRole.ACTIVE:
+        return ctx.node  # the peer no longer contends (it demoted, lost, or failed)
+    return choose_winner(ctx.config.policy, _own_facts(ctx, state), theirs)
+
+
+def _judgeable(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """Both sides' frozen facts are known: the judgment can be made, the same on both.
+
+    Facts move after a heal (Galera merges, counters reset), so a side judging
+    on the other's *live* facts can disagree with the other side. Each side
+    therefore freezes its facts when it detects the split-brain, advertises
+    them flagged ``judging``, and judges only on the peer's frozen ones.
+    """
     assert isinstance(i, inp.PeerHeard)
-    mine, theirs = _facts(ctx, state, i)
-    return choose_winner(ctx.config.policy, mine, theirs)
+    if not i.judging or ctx.config.policy is Policy.MANUAL:
+        return False
+    if _new_split_brain(ctx, state, i):
+        return True
+    return state.judging and i.peer == state.split_peer
 
 
 def g_split_brain_manual(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -429,11 +470,28 @@ def g_split_brain_manual(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 
 def g_split_brain_winner(ctx: Context, state: NodeState, i: inp.Input) -> bool:
-    return _new_split_brain(ctx, state, i) and _winner(ctx, state, i) == ctx.node
+    return _judgeable(ctx, state, i) and _winner(ctx, state, i) == ctx.node
 
 
 def g_split_brain_loser(ctx: Context, state: NodeState, i: inp.Input) -> bool:
-    return _new_split_brain(ctx, state, i)  # not manual, not won: lost
+    return _judgeable(ctx, state, i)  # judgeable and not won: lost
+
+
+def g_split_brain_opened(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    return _new_split_brain(ctx, state, i)  # the peer's facts are not frozen yet
+
+
+def g_judge_expired_winner(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    # Fallback when the peer's frozen facts never came: judge on its last ones.
+    return (
+        _timer_is(state, i, TimerPurpose.SPLIT_JUDGE)
+        and state.judging
+        and _winner(ctx, state, i) == ctx.node
+    )
+
+
+def g_judge_expired_loser(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    return _timer_is(state, i, TimerPurpose.SPLIT_JUDGE) and state.judging
 
 
 def g_quorum_lost_after(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -527,11 +585,12 @@ def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[e
             or old.changes != i.changes
         ):
             out.append(ev.PeerObserved(i.at, i.peer, i.role, i.epoch, i.committed, i.changes))
-        became_reachable = old is None or not old.reachable
         all_reachable = all(p.reachable or p.name == i.peer for p in state.peers)
-        if became_reachable and all_reachable and state.committed_at_loss is not None:
-            # Contact restored everywhere; a split-brain (if any) was judged on the
-            # facts before this point, so counting changes can start afresh.
+        episode = state.committed_at_loss is not None or state.split_committed is not None
+        contest = state.role is Role.ACTIVE and i.role == PeerRole.ACTIVE and i.epoch != state.epoch
+        if all_reachable and episode and not contest and not state.judging:
+            # Contact restored everywhere and no split-brain left to judge: the
+            # frozen facts are no longer needed and changes are counted afresh.
             out.append(ev.ContactSynced(i.at, state.committed))
         if state.quorum_lost and _has_quorum_after(ctx, state, i):
             out.append(ev.QuorumRegained(i.at, _votes_after(state, i)))
@@ -557,7 +616,7 @@ def a_observe_vrrp(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Even
         batch.add(*out)
         _defer_promotion(ctx, state, i, batch)
         return batch.events
-    if state.role is Role.ACTIVE and i.state == VrrpStatus.MASTER:
+    if state.role is Role.ACTIVE and i.state == VrrpStatus.MASTER and not state.judging:
         # VIP back (or kept): no wait for split-brain facts is needed any more.
         out.extend(
             ev.TimerDisarmed(i.at, t.timer_id)
@@ -705,33 +764,55 @@ def a_arm_self_fence(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Ev
     return batch.events
 
 
-def _detected(ctx: Context, state: NodeState, i: inp.Input, batch: _Batch) -> None:
-    assert isinstance(i, inp.PeerHeard)
-    # Judge on the facts before this observation changes the peer view.
-    batch.add(ev.SplitBrainDetected(i.at, i.peer, i.epoch, ctx.config.policy))
-    batch.disarm_purpose(TimerPurpose.SPLIT_JUDGE)  # the facts are here
+def _detect(ctx: Context, state: NodeState, i: inp.Input, batch: _Batch) -> None:
+    """Open the split-brain episode (once): record the peer and freeze our facts."""
+    if not isinstance(i, inp.PeerHeard) or not _new_split_brain(ctx, state, i):
+        return
+    mine = _own_facts(ctx, state)
+    batch.add(
+        ev.SplitBrainDetected(
+            i.at, i.peer, i.epoch, ctx.config.policy, mine.committed, mine.changes
+        )
+    )
+
+
+def a_open_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    batch = _Batch(state, i.at)
+    _detect(ctx, state, i, batch)
+    batch.add(*_observe_peer_events(ctx, state, i))
+    # Wait (bounded) for the peer's frozen facts; our own go out at once
+    # (SplitBrainDetected is announced).
+    if state.timer_for(TimerPurpose.SPLIT_JUDGE) is None:
+        batch.arm(TimerPurpose.SPLIT_JUDGE, ctx.config.timing.split_judge_us)
+    return batch.events
 
 
 def a_freeze(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     assert isinstance(i, inp.PeerHeard)
     batch = _Batch(state, i.at)
-    _detected(ctx, state, i, batch)
+    _detect(ctx, state, i, batch)
+    batch.disarm_purpose(TimerPurpose.SPLIT_JUDGE)
     batch.add(*_observe_peer_events(ctx, state, i))
     batch.add(ev.Frozen(i.at, i.peer))
     return batch.events
 
 
+def _split_peer_of(state: NodeState, i: inp.Input) -> str:
+    return i.peer if isinstance(i, inp.PeerHeard) else state.split_peer
+
+
 def a_win_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
-    assert isinstance(i, inp.PeerHeard)
+    peer = _split_peer_of(state, i)
     batch = _Batch(state, i.at)
-    _detected(ctx, state, i, batch)
-    batch.add(ev.SplitBrainResolved(i.at, ctx.node, i.peer, ctx.config.policy, "policy"))
+    _detect(ctx, state, i, batch)
+    batch.add(ev.SplitBrainResolved(i.at, ctx.node, peer, ctx.config.policy, "policy"))
+    batch.disarm_purpose(TimerPurpose.SPLIT_JUDGE)
     batch.add(*_observe_peer_events(ctx, state, i))
     # At heal *both* sides are VRRP masters, so the last report says nothing
     # about who keeps the VIP: the re-election does (higher priority, then the
     # higher address), until the loser yields its priority.
-    me, peer = ctx.spec, ctx.config.node(i.peer)
-    wins_vrrp = (me.priority, me.address_number) > (peer.priority, peer.address_number)
+    me, other = ctx.spec, ctx.config.node(peer)
+    wins_vrrp = (me.priority, me.address_number) > (other.priority, other.address_number)
     if state.vrrp == VrrpStatus.MASTER and wins_vrrp:
         batch.add(ev.SplitBrainCleared(i.at))  # keeps the VIP: nothing to wait for
     else:
@@ -742,12 +823,12 @@ def a_win_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.E
 
 
 def a_lose_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
-    assert isinstance(i, inp.PeerHeard)
+    peer = _split_peer_of(state, i)
     batch = _Batch(state, i.at)
-    _detected(ctx, state, i, batch)
-    batch.add(ev.SplitBrainResolved(i.at, i.peer, ctx.node, ctx.config.policy, "policy"))
+    _detect(ctx, state, i, batch)
+    batch.add(ev.SplitBrainResolved(i.at, peer, ctx.node, ctx.config.policy, "policy"))
     batch.add(*_observe_peer_events(ctx, state, i))
-    batch.add(ev.PriorityYielded(i.at, f"lost split-brain to {i.peer}"))
+    batch.add(ev.PriorityYielded(i.at, f"lost split-brain to {peer}"))
     _start_demotion(ctx, state, i, batch)
     return batch.events
 

@@ -566,11 +566,11 @@ class Simulation:
         if self.dup and self.rng.random() < self.dup:
             self.push(self.now + self.rng.randint(lo, hi * 4), fn, (dst.index, dst.inc, msg), pri)
 
-    def _heartbeat_msg(self, n: SimNode) -> tuple[str, PeerRole, int, int, int]:
+    def _heartbeat_msg(self, n: SimNode) -> tuple[str, PeerRole, int, int, int, bool]:
         if n.core is None:
-            return (n.name, PeerRole.WITNESS, 0, 0, 0)
-        s = n.core.state
-        return (n.name, PeerRole(s.role.value), s.epoch, s.committed, s.changes)
+            return (n.name, PeerRole.WITNESS, 0, 0, 0, False)
+        ad = n.core.state.advertisement()  # frozen facts during a split-brain episode
+        return (n.name, ad.role, ad.epoch, ad.committed, ad.changes, ad.judging)
 
     def _send_heartbeats(self, n: SimNode) -> None:
         msg = self._heartbeat_msg(n)
@@ -578,14 +578,14 @@ class Simulation:
             if peer is not n:
                 self._send(n, peer, self._heartbeat, msg, 0)
 
-    def _heartbeat(self, arg: tuple[int, int, tuple[str, PeerRole, int, int, int]]) -> None:
-        index, inc, (peer, role, epoch, committed, changes) = arg
+    def _heartbeat(self, arg: tuple[int, int, tuple[str, PeerRole, int, int, int, bool]]) -> None:
+        index, inc, (peer, role, epoch, committed, changes, judging) = arg
         n = self.nodes[index]
         if not self._alive(n, inc) or self._defer(n, self._heartbeat, arg):
             return
         n.last_heard[peer] = self.now
         n.believed_up[peer] = True
-        self._feed(n, inp.PeerHeard(self.now, peer, role, epoch, committed, changes))
+        self._feed(n, inp.PeerHeard(self.now, peer, role, epoch, committed, changes, judging))
 
     def _tick(self, arg: tuple[int, int]) -> None:
         index, inc = arg

@@ -94,9 +94,15 @@ class Driver:
         return self.feed(inp.VrrpReported(self.tick(), status, prio))
 
     def heard(
-        self, peer: str, role: PeerRole, epoch: int = 0, committed: int = 0, changes: int = 0
+        self,
+        peer: str,
+        role: PeerRole,
+        epoch: int = 0,
+        committed: int = 0,
+        changes: int = 0,
+        judging: bool = False,
     ) -> Decision:
-        return self.feed(inp.PeerHeard(self.tick(), peer, role, epoch, committed, changes))
+        return self.feed(inp.PeerHeard(self.tick(), peer, role, epoch, committed, changes, judging))
 
     def lost(self, peer: str) -> Decision:
         return self.feed(inp.PeerLost(self.tick(), peer))

@@ -254,6 +254,15 @@ def split_brain(policy: Policy, me: str) -> Callable[[Recorder], None]:
             s.heard("a", PeerRole.ACTIVE, epoch=1, committed=100 + a_writes, changes=a_writes)
         peer = "b" if me == "a" else "a"
         assert "split-brain-detected" in s.last_events()
+        if policy is not Policy.MANUAL:
+            # Our facts are frozen now; the verdict waits for the peer's frozen ones.
+            s.expect(Role.ACTIVE)
+            assert s.state.judging
+            if me == "a":
+                s.heard("b", PeerRole.ACTIVE, 2, 100 + b_writes, b_writes, judging=True)
+            else:
+                s.heard("a", PeerRole.ACTIVE, 1, 100 + a_writes, a_writes, judging=True)
+            assert "split-brain-resolved" in s.last_events()
         if policy is Policy.MANUAL:
             s.expect(Role.ACTIVE)
             assert s.state.frozen
@@ -342,8 +351,9 @@ def b_active_through_partition(s: Recorder) -> None:
     "heal-vrrp-first-policy-still-decides",
     "highest-epoch: at heal VRRP settles in milliseconds and b (priority 140 < 150) reports "
     "BACKUP before any message from a arrives. With a unreachable in its view, b does not "
-    "demote on the race: it waits (split-judge timer) for a's facts; a's message shows "
-    "active at epoch 1 < 2, so b wins by policy and holds until VRRP hands it the VIP.",
+    "demote on the race: it waits (split-judge timer) for a's facts; a's first message "
+    "shows active at epoch 1 with live facts, so b freezes its own and waits for a's frozen "
+    "ones; then b wins by policy (2 > 1) and holds until VRRP hands it the VIP.",
     cluster(2, policy=Policy.HIGHEST_EPOCH),
     "b",
 )
@@ -353,6 +363,9 @@ def heal_vrrp_first_winner(s: Recorder) -> None:
     s.expect(Role.ACTIVE)
     assert s.state.timer_for(TimerPurpose.SPLIT_JUDGE) is not None
     s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10)
+    s.expect(Role.ACTIVE)  # a's facts are live: b freezes its own and waits
+    assert s.state.judging
+    s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10, judging=True)
     s.expect(Role.ACTIVE)
     assert s.state.timer_for(TimerPurpose.SPLIT_JUDGE) is None
     assert s.state.timer_for(TimerPurpose.VIP_HANDOVER) is not None
@@ -372,7 +385,8 @@ def heal_vrrp_first_loser(s: Recorder) -> None:
     b_active_through_partition(s)
     s.vrrp(VrrpStatus.BACKUP)
     s.expect(Role.ACTIVE)
-    s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10)
+    # a detected first and froze its facts: b judges on the first message.
+    s.heard("a", PeerRole.ACTIVE, epoch=1, committed=110, changes=10, judging=True)
     s.expect(Role.DEMOTING)
     assert s.state.plan is not None and s.state.plan.steps[0] == "quarantine_divergent"
 

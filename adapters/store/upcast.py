@@ -12,6 +12,8 @@ Registered here (the real history of the core's types):
 * ``peer-heard`` v1 -> v2: v2 added ``changes`` (writes the peer committed
   since it last heard from us, for the zero-changes split-brain policy). A v1
   peer could not report it; 0 is what the v1 core assumed.
+* ``peer-heard`` v2 -> v3: v3 added ``judging`` (the peer's facts are frozen
+  for a split-brain judgment). A v2 peer never froze them: False.
 """
 
 from __future__ import annotations
@@ -125,3 +127,11 @@ def _peer_heard_v1(payload: Payload) -> tuple[int, Payload]:
         raise UpcastError("peer-heard v1: unexpected field 'changes' (that is v2)")
     payload["changes"] = 0
     return 2, payload
+
+
+@DEFAULT_UPCASTERS.upcaster("peer-heard", 2)
+def _peer_heard_v2(payload: Payload) -> tuple[int, Payload]:
+    if "judging" in payload:
+        raise UpcastError("peer-heard v2: unexpected field 'judging' (that is v3)")
+    payload["judging"] = False
+    return 3, payload
