@@ -70,6 +70,7 @@ INVARIANTS = (
     "epochs-monotonic",
     "idempotent-steps",
     "availability",
+    "split-brain-verdicts-agree",
 )
 
 
@@ -1196,6 +1197,11 @@ class Simulation:
             except LogError as exc:
                 inv["replay"] = False
                 self._violate("replay", f"{n.name}: {exc}")
+        # Invariant 8: both sides of every split-brain name the same winner.
+        disagreement = self._verdict_disagreement()
+        if disagreement:
+            inv["split-brain-verdicts-agree"] = False
+            self._violate("split-brain-verdicts-agree", disagreement)
         # safety-first promises no availability when the survivors lack a majority.
         attainable = self.p.mode is Mode.AVAILABILITY_FIRST or (
             (self.total_votes - 1) * 2 > self.total_votes
@@ -1246,6 +1252,32 @@ class Simulation:
             observations=self.observations(),
             logs={n.name: list(n.log.records()) for n in self.data},
         )
+
+    def _verdict_disagreement(self) -> str:
+        """The first split-brain whose sides named different winners ("" if none).
+
+        A split-brain is the pair (node, its epoch) x (peer, the peer's epoch);
+        each side records its verdict in a SplitBrainResolved event.
+        """
+        verdicts: dict[frozenset[tuple[str, int]], dict[str, str]] = {}
+        for n in self.data:
+            peer: tuple[str, int] | None = None
+            for r in n.log.records():
+                if r.type == ev.SplitBrainDetected.TYPE:
+                    detected = r.message()
+                    assert isinstance(detected, ev.SplitBrainDetected)
+                    peer = (detected.peer, detected.peer_epoch)
+                elif r.type == ev.SplitBrainResolved.TYPE and peer is not None:
+                    resolved = r.message()
+                    assert isinstance(resolved, ev.SplitBrainResolved)
+                    key = frozenset({(n.name, r.epoch), peer})
+                    verdicts.setdefault(key, {})[n.name] = resolved.winner
+        for key in sorted(verdicts, key=sorted):
+            winners = verdicts[key]
+            if len(set(winners.values())) > 1:
+                sides = ", ".join(f"{k} says {v}" for k, v in sorted(winners.items()))
+                return f"split-brain {sorted(key)}: {sides}"
+        return ""
 
     def observations(self) -> list[NodeObservation]:
         out: list[NodeObservation] = []

@@ -171,3 +171,26 @@ def test_cli_log_writes_a_verifiable_sqlite_store(tmp_path: object) -> None:
         assert set(counts) == {"n1", "n2"} and all(c > 0 for c in counts.values())
     finally:
         store.close()
+
+
+def test_verdict_checker_fails_when_the_sides_judge_on_live_facts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bug the handshake fixed: judging on the peer's *live* facts, which move
+    right after a heal, lets both sides of most-committed declare themselves winner."""
+    from hacore import inputs as inp
+    from hacore import table
+
+    def judge_on_live_facts(ctx: table.Context, state: object, i: inp.Input) -> bool:
+        assert isinstance(i, inp.PeerHeard)
+        return table._new_split_brain(ctx, state, i)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(table, "_judgeable", judge_on_live_facts)
+    result = make_simulation("partition-heal", 1, policy=Policy.MOST_COMMITTED).run()
+    assert not result.invariants["split-brain-verdicts-agree"]
+
+
+def test_both_sides_agree_on_the_split_brain_winner_under_every_policy() -> None:
+    for policy in Policy:
+        result = make_simulation("partition-heal", 1, policy=policy).run()
+        assert result.invariants["split-brain-verdicts-agree"], (policy, result.violations)
