@@ -244,10 +244,21 @@ def _shard(args: tuple[int, int, int, bool, str, str, int]) -> tuple[int, str | 
     return out.examples_run, str(out.failure), out.failure.command, out.failure.schedule
 
 
+_last_reported: list[int] = [-1]
+
+
 def _bar(done: int, total: int) -> None:
     width = 30
     filled = min(width, done * width // max(1, total))
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} examples")
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} examples")
+    else:
+        # A log file gets one line per tenth, not a carriage-return animation.
+        tenth = done * 10 // max(1, total)
+        if tenth == _last_reported[0]:
+            return
+        _last_reported[0] = tenth
+        sys.stderr.write(f"fuzz: {done}/{total} examples\n")
     sys.stderr.flush()
 
 
