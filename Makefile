@@ -4,13 +4,22 @@
 setup:
 	./scripts/setup
 
+# The main job: the reference pair through a partition and its heal, node logs
+# in the embedded SQLite store (verified afterwards), timeline as SVG.
 simulate: setup
-	.venv/bin/hacore simulate partition-heal --seed 1
+	mkdir -p runs
+	rm -f runs/partition-heal.sqlite runs/partition-heal.sqlite-*
+	.venv/bin/hacore simulate partition-heal --seed 1 \
+		--log runs/partition-heal.sqlite --timeline runs/partition-heal.svg
+	.venv/bin/hacore log verify runs/partition-heal.sqlite
+
+PY_TREES = hacore adapters sims tests benchmarks scripts
 
 lint: setup
-	.venv/bin/ruff check hacore adapters sims tests benchmarks
-	.venv/bin/ruff format --check hacore adapters sims tests benchmarks
+	.venv/bin/ruff check $(PY_TREES)
+	.venv/bin/ruff format --check $(PY_TREES)
 	.venv/bin/mypy --strict hacore adapters sims
+	MYPYPATH=tests .venv/bin/mypy --strict tests benchmarks scripts
 
 test: lint
 	.venv/bin/python -m pytest -q
