@@ -1,0 +1,70 @@
+"""One simulated member: its durable log (which survives crashes and can fill
+up) and the volatile and on-disk state of its simulated services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hacore import vrrp
+from hacore.config import NodeSpec
+from hacore.log import InMemoryLog, LogError, LogRecord
+from hacore.node import Node
+from hacore.roles import Role
+
+
+class DiskFull(LogError):
+    """The simulated disk refused an append."""
+
+
+class SimLog(InMemoryLog):
+    """An in-memory log that survives crashes and can be made to fail (disk full)."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(node)
+        self.full = False
+
+    def append(self, entries: Any, epoch: int) -> list[LogRecord]:
+        if self.full:
+            raise DiskFull(f"{self.node}: no space left on device")
+        return super().append(entries, epoch)
+
+
+class SimNode:
+    """One member: a data node (core + services) or the witness (votes only)."""
+
+    def __init__(self, index: int, name: str, spec: NodeSpec | None) -> None:
+        self.index = index
+        self.name = name
+        self.spec = spec
+        self.is_witness = spec is None
+        self.log = SimLog(name)
+        self.core: Node | None = None
+        self.up = False
+        self.paused = False
+        self.inc = 0  # incarnation: events of a previous life are dropped
+        self.deferred: list[tuple[Callable[[Any], None], Any]] = []
+        self.router: vrrp.VrrpRouter | None = None
+        self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line
+        self.timers: dict[int, int] = {}  # core timer id -> due
+        self.last_heard: dict[str, int] = {}
+        self.believed_up: dict[str, bool] = {}
+        self.role = Role.STANDBY
+        self.fenced = True
+        self.slow = 1
+        self.fail_next = 0
+        # Galera
+        self.history: list[int] = []
+        self.synced_len = 0
+        self.g_primary = False
+        self.g_gid = 0
+        self.g_boot = False  # the component was forced primary by pc.bootstrap
+        self.g_view: tuple[int, ...] = ()  # members of the last primary component (gvwstate)
+        # k3s + litestream
+        self.k3s_running = False
+        self.k3s_db: list[int] = []
+        self.replica: list[int] = []
+        self.litestream_on = False
+        # Gluster
+        self.gl_pending = 0
+        self.gl_split = False

@@ -1,0 +1,147 @@
+"""The simulated world's state, shared by the simulation's parts.
+
+:class:`World` holds everything a run knows (the members, the network's
+blocked links, the clients' acknowledged writes, the timeline and the
+metrics) plus the few predicates every part asks (is an event still for this
+incarnation, are two members connected, is a node writable). Each part of the
+simulation (:mod:`sims.lifecycle`, :mod:`sims.network`, ...) is a mixin over
+``World``; the methods one part calls on another are declared below for the
+type checker only, so a part reads and type-checks on its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hacore.roles import Role
+from sims.engine import Engine, Handler
+from sims.faults import HEALING, Fault
+from sims.params import WITNESS_NAME, SimParams
+from sims.result import Span
+from sims.simnode import SimNode
+
+if TYPE_CHECKING:
+    from hacore import inputs as inp
+    from hacore import vrrp
+    from hacore.effects import RunStep
+
+
+class World(Engine):
+    """State of one run, and the predicates over it."""
+
+    def __init__(
+        self,
+        params: SimParams,
+        seed: int,
+        schedule: tuple[Fault, ...],
+        scenario: str = "custom",
+        single_active_failure: bool = False,
+        duration_us: int | None = None,
+    ) -> None:
+        super().__init__(seed)
+        self.p = params
+        self.seed = seed
+        self.scenario = scenario
+        self.schedule = schedule
+        self.single_active_failure = single_active_failure
+        self.config = params.config()
+        self.nodes: list[SimNode] = [
+            SimNode(i, spec.name, spec) for i, spec in enumerate(self.config.nodes)
+        ]
+        if params.witness:
+            self.nodes.append(SimNode(len(self.nodes), WITNESS_NAME, None))
+        self.data = [n for n in self.nodes if not n.is_witness]
+        self.by_name = {n.name: n for n in self.nodes}
+        self.total_votes = len(self.nodes)
+        for member in self.nodes:
+            member.g_view = tuple(m.index for m in self.nodes)
+        self.blocked: set[tuple[int, int]] = set()  # membership only, never iterated
+        self.loss = 0.0
+        self.dup = 0.0
+        self.chaos = True
+        self.next_write = 1
+        self.next_k8s = 1
+        self.next_gid = 1
+        self.acked: list[tuple[int, str, int]] = []  # (write id, node, at)
+        self.k8s_acked: list[int] = []
+        self.quarantine: set[int] = set()
+        self.k8s_quarantine: set[int] = set()
+        self.discarded: list[tuple[int, str, int]] = []  # (at, node, write id) lost to an SST
+        self.violations: list[str] = []
+        self.epoch_owner: dict[int, str] = {}
+        self.timeline: list[tuple[int, str, str]] = []
+        self.spans: list[Span] = []
+        self.open_span: dict[str, Span] = {}
+        self.shaded: list[tuple[int, int, str, str]] = []
+        self.open_shade: dict[str, tuple[int, str, str]] = {}
+        self.epochs_marked: list[tuple[int, str, int]] = []
+        # metrics
+        self.m_last = 0
+        self.m_writable = 0
+        self.m_active = 0
+        self.downtime = 0
+        self.split_brain = 0
+        self.gap_start: int | None = None
+        self.max_gap_after_failure = 0
+        self.failure_at: int | None = None
+        self.last_heal = max(
+            (f.at for f in schedule if f.kind in HEALING), default=params.chaos_start_us
+        )
+        self.last_fault = max((f.at for f in schedule), default=params.chaos_start_us)
+        self.last_heal = max(self.last_heal, self.last_fault)
+        self.converged_since: int | None = None
+        self.end = (
+            duration_us
+            if duration_us is not None
+            else (self.last_heal + params.convergence_bound_us())
+        )
+        self.double_checks = 0
+        self.append_failures = 0
+        self.operator_started = False
+
+    def _alive(self, n: SimNode, inc: int) -> bool:
+        return n.up and n.inc == inc
+
+    def _defer(self, n: SimNode, fn: Handler, arg: Any) -> bool:
+        if n.paused:
+            n.deferred.append((fn, arg))
+            return True
+        return False
+
+    def connected(self, a: SimNode, b: SimNode) -> bool:
+        return (
+            a.up
+            and b.up
+            and (a.index, b.index) not in self.blocked
+            and (b.index, a.index) not in self.blocked
+        )
+
+    def writable(self, n: SimNode) -> bool:
+        return n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary
+
+    def _component(self, n: SimNode) -> list[SimNode]:
+        return [m for m in self.data if m.up and m.g_primary and m.g_gid == n.g_gid]
+
+    if TYPE_CHECKING:
+        # Provided by the parts (see sims.sim.Simulation's bases).
+
+        def _feed(self, n: SimNode, received: inp.Input) -> None: ...
+        def _vrrp(self, n: SimNode, stimulus: vrrp.Stimulus) -> None: ...
+        def _send_heartbeats(self, n: SimNode) -> None: ...
+        def _tick(self, arg: tuple[int, int]) -> None: ...
+        def _boot(self, index: int) -> None: ...
+        def _crash(self, n: SimNode) -> None: ...
+        def _fifo(self, n: SimNode, state: Any, priority: int) -> None: ...
+        def _step_done(self, arg: tuple[int, int, RunStep]) -> None: ...
+        def _galera_recompute(self) -> None: ...
+        def _form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None: ...
+        def _rejoin(self, n: SimNode) -> None: ...
+        def _rejoin_donor(self, n: SimNode) -> SimNode | None: ...
+        def _gluster_sync(self) -> None: ...
+        def _client(self, _: Any) -> None: ...
+        def _fault(self, f: Fault) -> None: ...
+        def _violate(self, name: str, detail: str) -> None: ...
+        def _span(self, n: SimNode, label: str, epoch: int) -> None: ...
+        def _shade(self, node: str, what: str) -> None: ...
+        def _unshade(self, key: str) -> None: ...
+        def _unshade_node(self, node: str) -> None: ...
