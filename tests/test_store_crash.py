@@ -33,6 +33,7 @@ def _run_and_kill(db: str, seed: int, delay: float) -> list[int]:
         [sys.executable, WRITER, db, "a", str(seed)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     assert child.stdout is not None
     try:

@@ -43,6 +43,7 @@ def test_another_process_holding_a_node_log_blocks_writers_until_it_dies(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         assert child.stdout is not None
