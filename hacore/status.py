@@ -12,7 +12,9 @@ Rules (from the reference status command, generalised to N nodes)
 
 Input is observations only (what probes saw); the verdict and the table are
 pure functions of them, so ``hacore status``, the simulator and the log replay
-print the same thing for the same facts.
+print the same thing for the same facts. A fact that was not observed (None)
+is never counted as good or bad: it is listed as unobserved, because a status
+command that guesses is worse than one that says what it does not know.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ class NodeObservation:
     address: str
     up: bool  # the host answered at all
     role: Role | None  # None: unknown (the node's agent did not answer)
-    services_ready: bool = False  # all enabled services report ready
-    k8s_consistent: bool = False  # Kubernetes state matches the enabled services
-    galera_member: bool = False  # wsrep_ready=ON and in the Primary component
-    galera_cluster_size: int = 0
-    reachable_from_active: bool = False
+    # The probes' findings; None = not observed (no probe for it ran).
+    services_ready: bool | None = None  # all enabled services report ready
+    k8s_consistent: bool | None = None  # Kubernetes state matches the enabled services
+    galera_member: bool | None = None  # wsrep_ready=ON and in the Primary component
+    galera_cluster_size: int | None = None
+    reachable_from_active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class NodeVerdict:
     role: str  # what the table shows: active, standby, promoting, ..., unknown
     status: str  # "up", "degraded" or "down"
     problems: tuple[str, ...]
+    unobserved: tuple[str, ...] = ()  # checks that could not be made
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,25 +59,36 @@ class ClusterVerdict:
         return not self.problems and all(n.status == "up" for n in self.nodes)
 
 
-def _node_problems(obs: NodeObservation, up_count: int) -> list[str]:
+def _node_problems(obs: NodeObservation, up_count: int) -> tuple[list[str], list[str]]:
     problems: list[str] = []
+    unobserved: list[str] = []
+
+    def check(fact: bool | None, what: str, problem: str) -> None:
+        if fact is None:
+            unobserved.append(what)
+        elif not fact:
+            problems.append(problem)
+
     if obs.role is Role.ACTIVE:
-        if not obs.services_ready:
-            problems.append("not all enabled services are ready")
-        if not obs.k8s_consistent:
-            problems.append("Kubernetes state inconsistent with the enabled services")
+        check(obs.services_ready, "services", "not all enabled services are ready")
+        check(
+            obs.k8s_consistent,
+            "kubernetes state",
+            "Kubernetes state inconsistent with the enabled services",
+        )
     elif obs.role is Role.STANDBY:
-        if not obs.reachable_from_active:
-            problems.append("not reachable from the active node")
+        check(obs.reachable_from_active, "reachability", "not reachable from the active node")
     elif obs.role is None:
         problems.append("agent did not answer")
     else:
         problems.append(f"in transition ({obs.role})")
-    if not obs.galera_member:
-        problems.append("not a Galera cluster member")
-    elif obs.galera_cluster_size != up_count:
-        problems.append(f"Galera cluster size {obs.galera_cluster_size}, expected {up_count}")
-    return problems
+    check(obs.galera_member, "galera membership", "not a Galera cluster member")
+    if obs.galera_member and obs.galera_cluster_size is not None:
+        if obs.galera_cluster_size != up_count:
+            problems.append(f"Galera cluster size {obs.galera_cluster_size}, expected {up_count}")
+    elif obs.galera_member and obs.galera_cluster_size is None:
+        unobserved.append("galera cluster size")
+    return problems, unobserved
 
 
 def verdict(observations: Sequence[NodeObservation]) -> ClusterVerdict:
@@ -84,9 +99,10 @@ def verdict(observations: Sequence[NodeObservation]) -> ClusterVerdict:
         if not obs.up:
             nodes.append(NodeVerdict(obs.name, obs.address, role, "down", ("host down",)))
             continue
-        problems = tuple(_node_problems(obs, up_count))
+        problems, unobserved = _node_problems(obs, up_count)
+        status = "degraded" if problems else "up"
         nodes.append(
-            NodeVerdict(obs.name, obs.address, role, "degraded" if problems else "up", problems)
+            NodeVerdict(obs.name, obs.address, role, status, tuple(problems), tuple(unobserved))
         )
     actives = [o.name for o in observations if o.up and o.role is Role.ACTIVE]
     cluster: list[str] = []
@@ -116,4 +132,7 @@ def render_table(result: ClusterVerdict) -> str:
         for p in n.problems:
             out.append(f"{n.name}: {p}")
     out.extend(result.problems)
+    for n in result.nodes:
+        if n.unobserved:
+            out.append(f"{n.name}: not observed: {', '.join(n.unobserved)}")
     return "\n".join(out)

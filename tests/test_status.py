@@ -127,3 +127,21 @@ def test_problems_are_listed_under_the_table() -> None:
     down = NodeObservation("tpvm", "10.20.246.101", False, None)
     text = render_table(verdict([healthy_active(size=1), down]))
     assert text.splitlines()[-1] == "tpvm: host down"
+
+
+def test_an_unobserved_fact_is_listed_never_counted_good_or_bad() -> None:
+    from hacore.status import NodeObservation as Obs
+
+    active = Obs("a", "10.0.0.1", True, Role.ACTIVE)  # no probe ran for services or Galera
+    result = verdict([active])
+    (node,) = result.nodes
+    assert node.status == "up" and node.problems == ()
+    assert node.unobserved == ("services", "kubernetes state", "galera membership")
+    assert "a: not observed: services, kubernetes state, galera membership" in render_table(result)
+    member = Obs("a", "10.0.0.1", True, Role.ACTIVE, True, True, True, None)
+    assert verdict([member]).nodes[0].unobserved == ("galera cluster size",)
+    broken = Obs("a", "10.0.0.1", True, Role.ACTIVE, False, None, False)
+    assert verdict([broken]).nodes[0].problems == (
+        "not all enabled services are ready",
+        "not a Galera cluster member",
+    )
