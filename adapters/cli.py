@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.log_cli",  # log verify/show/replay
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
+    "adapters.status_cli",  # status (the reference status table)
 )
 
 
@@ -49,7 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    result: int = handler(args)
+    try:
+        result: int = handler(args)
+    except BrokenPipeError:
+        # The reader went away (`hacore ... | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return result
 
 
