@@ -2,7 +2,8 @@
 
 A :class:`hypothesis.stateful.RuleBasedStateMachine` drives one simulation:
 its rules are the nemesis (partition, heal, crash, restart, pause, resume,
-operator commands) and ``advance`` (let simulated time pass). Hypothesis only
+slow and failing plan steps, a full disk and its repair, operator commands)
+and ``advance`` (let simulated time pass). Hypothesis only
 chooses the *coarse* schedule; fine-grained noise (link delays, step
 durations, transient failures) comes from the run's seeded ``random.Random``,
 so shrinking removes faults, not jitter. Safety invariants are checked after
@@ -87,6 +88,7 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             super().__init__()
             self.sim: Simulation | None = None
             self.sim_seed = 0
+            self.step_faults = False  # slow/failsteps used: the teardown restores them
             counter[0] += 1
 
         @initialize(noise=st.integers(0, 1000))
@@ -128,6 +130,27 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
         def resume(self, node: str) -> None:
             self._inject("resume", node)
 
+        @rule(node=st.sampled_from(targets), factor=st.sampled_from([1, 3, 10]))
+        def slow(self, node: str, factor: int) -> None:
+            """Plan steps on ``node`` take ``factor`` times longer (1 restores)."""
+            self.step_faults = True
+            self._inject("slow", node, str(factor))
+
+        @rule(node=st.sampled_from(targets), count=st.integers(1, 3))
+        def failsteps(self, node: str, count: int) -> None:
+            """The next ``count`` plan-step attempts on ``node`` fail."""
+            self.step_faults = True
+            self._inject("failsteps", node, str(count))
+
+        @rule(node=st.sampled_from(targets))
+        def diskfull(self, node: str) -> None:
+            """Log appends on ``node`` fail (disk full): the core cannot act."""
+            self._inject("diskfull", node)
+
+        @rule(node=st.sampled_from([*names, "all"]))
+        def diskok(self, node: str) -> None:
+            self._inject("diskok", node)
+
         @rule(command=st.sampled_from(["resolve", "switchover"]))
         def operator(self, command: str) -> None:
             self._inject(command)
@@ -161,13 +184,13 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
                 return
             t = sim.now
             sim.last_heal = t
-            for kind, target in (
-                ("heal", ""),
-                ("resume", "all"),
-                ("diskok", "all"),
-                ("restart", "all"),
-            ):
-                sim.inject(Fault(t, kind, target))
+            heal = [("heal", "", ""), ("resume", "all", ""), ("diskok", "all", "")]
+            if self.step_faults:
+                # The convergence bound assumes plan steps of normal speed.
+                heal += [("slow", "all", "1"), ("failsteps", "all", "0")]
+            heal.append(("restart", "all", ""))
+            for kind, target, arg in heal:
+                sim.inject(Fault(t, kind, target, arg))
             sim.end = t + sim.p.convergence_bound_us()
             sim.run_until(sim.end)
             result = sim.finish(0.0)

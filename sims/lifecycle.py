@@ -60,6 +60,7 @@ class NodeLifecycle(World):
             n.role = n.core.state.role
             cfg = vrrp.VrrpConfig(n.spec.priority, self.p.advert_us, n.spec.address)
             n.router = vrrp.VrrpRouter.initial(cfg)
+            n.boot_pending = True
             self._feed(n, inp.Booted(self.now))
             self._vrrp(n, vrrp.Start(self.now))
         for other in self.nodes:
@@ -92,12 +93,22 @@ class NodeLifecycle(World):
     def _feed(self, n: SimNode, received: inp.Input) -> None:
         core = n.core
         assert core is not None
+        if n.boot_pending and not isinstance(received, inp.Booted):
+            # A runtime makes Booted durable before anything else: it is the one
+            # input no later observation can stand in for (it re-arms timers and
+            # restarts what the crash stopped). Retried while the disk is full.
+            self._feed(n, inp.Booted(self.now))
+            if n.boot_pending:
+                self.append_failures += 1
+                return
         before = core.state
         try:
             decision = core.handle(received)
         except DiskFull:
             self.append_failures += 1
             return
+        if isinstance(received, inp.Booted):
+            n.boot_pending = False
         if not decision.events:
             return
         after = decision.state

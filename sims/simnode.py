@@ -43,6 +43,7 @@ class SimNode:
         self.up = False
         self.paused = False
         self.inc = 0  # incarnation: events of a previous life are dropped
+        self.boot_pending = False  # Booted not yet durable (disk full at boot)
         self.deferred: list[tuple[Callable[[Any], None], Any]] = []
         self.router: vrrp.VrrpRouter | None = None
         self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line

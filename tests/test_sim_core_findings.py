@@ -1,0 +1,56 @@
+"""Violations the fuzzer found that are not fixed yet (each replays a shrunk schedule).
+
+Each test is ``xfail(strict=True)``: it fails today, and the day a fix lands it
+passes and the strict xfail turns it red, so the marker gets removed with the fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hacore.roles import Mode
+from sims.faults import parse_schedule
+from sims.run import make_simulation
+
+
+def test_three_nodes_minority_does_not_bootstrap_away_the_majoritys_writes() -> None:
+    """Found by `hacore fuzz --nodes 3` (seed 0): the isolated minority (n3) promoted
+    and pc.bootstrapped; when the majority's active crashed and the partition healed,
+    the majority's standby SSTed from n3's forced component and writes acknowledged
+    with a real majority vanished. Fixed in the core: with three or more voters a
+    minority never bootstraps (hacore.table._bootstrap_allowed)."""
+    sched = parse_schedule(
+        "20s:partition:halves,27.5s:crash:n1,27.5s:heal,27.5s:resume:all,"
+        "27.5s:diskok:all,27.5s:restart:all"
+    )
+    result = make_simulation("custom", 0, nodes=3, schedule=sched).run()
+    assert result.invariants["nothing-lost"], result.violations
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "safety-first, 2 nodes + witness: the active (n1) is paused 7.5 s; n2 "
+        "promotes with the witness's vote; at the instant n1 resumes it is still "
+        "active, unfenced and Galera-primary (the simulated Galera does not evict "
+        "a paused member), so two actives are writable until n1 handles its queued "
+        "inputs (invariant 2). Found by `hacore fuzz --witness --mode safety-first`."
+    ),
+)
+def test_safety_first_paused_active_resumes_writable_beside_the_new_active() -> None:
+    sched = parse_schedule("20s:pause:n1,27.5s:resume:n1")
+    result = make_simulation(
+        "custom", 0, nodes=2, witness=True, mode=Mode.SAFETY_FIRST, schedule=sched
+    ).run()
+    assert result.invariants["one-active-per-epoch"], result.violations
+
+
+def test_a_node_restarted_on_a_full_disk_boots_once_the_disk_is_back() -> None:
+    """Booted that cannot be appended is retried before any other input (found by
+    the fuzzer's diskfull rule: the node stayed 'active' with its services down)."""
+    sched = parse_schedule(
+        "20s:partition:halves,29s:crash:n1,29s:diskfull:n1,29s:restart:n1,29s:heal,"
+        "29s:resume:all,29s:diskok:all,29s:restart:all"
+    )
+    result = make_simulation("custom", 0, nodes=2, schedule=sched).run()
+    assert result.ok, result.violations
