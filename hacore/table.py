@@ -672,6 +672,21 @@ def _abandon_plan(state: NodeState, batch: _Batch, outcome: str) -> None:
     batch.disarm_purpose(TimerPurpose.STEP_TIMEOUT, TimerPurpose.STEP_RETRY)
 
 
+def _bootstrap_allowed(config: ClusterConfig) -> bool:
+    """May this promotion force Galera primary (pc.bootstrap)?
+
+    Bootstrap is the one step that can create a second primary component, so
+    it needs both the policy and the evidence. availability-first with exactly
+    two voters (the reference pair, no witness) accepts the risk: after any
+    failure no side can ever hold a majority, so without bootstrap nothing
+    would serve. With three or more voters a majority may be alive behind the
+    partition — a timeout is uncertain, never absent — so a minority must not
+    bootstrap (the fuzzer found writes lost when one did). safety-first never
+    forces it: it promotes with a majority, which keeps Galera primary.
+    """
+    return config.mode is Mode.AVAILABILITY_FIRST and config.voters == 2
+
+
 def a_start_promotion(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.add(*_observe_vrrp_events(state, i), *_observe_peer_events(ctx, state, i))
@@ -681,11 +696,7 @@ def a_start_promotion(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.E
     batch.add(ev.EpochOpened(i.at, epoch))
     if state.priority_yielded:
         batch.add(ev.PriorityRestored(i.at))
-    # Galera bootstrap (pc.bootstrap) is the one step that can create a second
-    # primary component. availability-first accepts that risk (the reference
-    # system does); safety-first never forces it: it promoted with a majority,
-    # which keeps Galera primary without any bootstrap.
-    bootstrap_allowed = ctx.config.mode is Mode.AVAILABILITY_FIRST
+    bootstrap_allowed = _bootstrap_allowed(ctx.config)
     _start_plan(ctx, state, batch, PlanKind.PROMOTION, bootstrap_allowed)
     return batch.events
 
