@@ -17,6 +17,7 @@ node that crashed since, a cancelled timer).
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,8 @@ class Engine:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.now = 0
-        self.seq = 0
+        self._seq = itertools.count(1)  # insertion order breaks ties
+        self._bits = self.rng.getrandbits
         self.heap: list[tuple[int, int, int, Handler, Any]] = []
         self.events = 0
 
@@ -38,17 +40,32 @@ class Engine:
         """Called after every ``run_until``; the metrics override it."""
 
     def push(self, at: int, fn: Handler, arg: Any, pri: int = 1) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (at, pri, self.seq, fn, arg))
+        heapq.heappush(self.heap, (at, pri, next(self._seq), fn, arg))
+
+    def draw(self, lo: int, hi: int) -> int:
+        """``rng.randint(lo, hi)``, drawn exactly as it draws (``lo`` plus
+        ``getrandbits(k)`` retried until below the width), without its argument
+        checks: the same numbers, a third of the cost on the hot paths."""
+        width = hi - lo + 1
+        k = width.bit_length()
+        bits = self._bits
+        r = bits(k)
+        while r >= width:
+            r = bits(k)
+        return lo + r
 
     def run_until(self, until: int) -> None:
         heap = self.heap
         pop = heapq.heappop
-        while heap and heap[0][0] <= until:
-            at, _pri, _seq, fn, arg = pop(heap)
-            self.now = at
-            self.events += 1
-            fn(arg)
+        count = 0
+        try:
+            while heap and heap[0][0] <= until:
+                at, _pri, _seq, fn, arg = pop(heap)
+                self.now = at
+                count += 1
+                fn(arg)
+        finally:
+            self.events += count
         if until > self.now:
             self.now = until
         self._observe()

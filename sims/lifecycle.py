@@ -68,7 +68,7 @@ class NodeLifecycle(World):
                 n.last_heard[other.name] = self.now
                 n.believed_up[other.name] = False
         self._galera_recompute()
-        self.push(self.now + self.rng.randint(0, self.p.advert_us), self._tick, (index, n.inc))
+        self.push(self.now + self.draw(0, self.p.advert_us), self._tick, (index, n.inc))
 
     def _crash(self, n: SimNode) -> None:
         if not n.up:
@@ -138,7 +138,7 @@ class NodeLifecycle(World):
     def _effect(self, n: SimNode, effect: fx.Effect) -> None:
         if isinstance(effect, fx.RunStep):
             lo, hi = self.p.step_us
-            dur = self.rng.randint(lo, hi) * n.slow
+            dur = self.draw(lo, hi) * n.slow
             self.push(self.now + dur, self._step_done, (n.index, n.inc, effect))
         elif isinstance(effect, fx.StartTimer):
             n.timers[effect.timer_id] = effect.due
@@ -174,7 +174,7 @@ class NodeLifecycle(World):
 
     def _fifo(self, n: SimNode, state: VrrpStatus, priority: int) -> None:
         lo, hi = self.p.fifo_delay_us
-        at = max(self.now + self.rng.randint(lo, hi), n.fifo_at)
+        at = max(self.now + self.draw(lo, hi), n.fifo_at)
         n.fifo_at = at
         self.push(at, self._fifo_line, (n.index, n.inc, state, priority))
 

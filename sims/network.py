@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Any
 
 from hacore import inputs as inp
@@ -23,6 +24,17 @@ from sims.engine import Handler
 from sims.simnode import SimNode
 from sims.world import World
 
+
+class _Advert(vrrp.AdvertReceived):
+    """An advert built by the simulator from a configured (validated) address:
+    skips re-parsing the sender's IPv4 address for every advert."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        pass
+
+
 # (sender, role, epoch, committed, changes, judging)
 Heartbeat = tuple[str, PeerRole, int, int, int, bool]
 
@@ -30,35 +42,42 @@ Heartbeat = tuple[str, PeerRole, int, int, int, bool]
 class Network(World):
     """Links, VRRP adverts and timers, heartbeats and peer timeouts."""
 
+    # Hot paths: every handler below runs for most events of a run, so each
+    # inlines the incarnation and pause checks (``_alive``, ``_defer``).
+
     def _vrrp(self, n: SimNode, stimulus: vrrp.Stimulus) -> None:
         assert n.router is not None
         n.router, actions = vrrp.step(n.router, stimulus)
         for action in actions:
-            if isinstance(action, vrrp.SendAdvert):
+            if isinstance(action, vrrp.ArmTimer):
+                self.push(action.due, self._vrrp_timer, (n.index, n.inc, action.generation))
+            elif isinstance(action, vrrp.SendAdvert):
                 assert n.spec is not None
                 msg = (action.priority, action.interval_us, n.spec.address)
-                for peer in self.data:
-                    if peer is not n:
-                        self._send(n, peer, self._advert, msg, 1)
-            elif isinstance(action, vrrp.ArmTimer):
-                self.push(action.due, self._vrrp_timer, (n.index, n.inc, action.generation))
+                self._broadcast(n, self._advert, msg, 1)
             elif isinstance(action, vrrp.StateChanged):
                 self._fifo(n, VrrpStatus(action.new.value), action.priority)
 
     def _vrrp_timer(self, arg: tuple[int, int, int]) -> None:
-        index, inc, gen = arg
-        n = self.nodes[index]
-        if not self._alive(n, inc) or self._defer(n, self._vrrp_timer, arg):
+        n = self.nodes[arg[0]]
+        if not n.up or n.inc != arg[1]:
             return
-        if n.router is not None and n.router.timer_generation == gen:
-            self._vrrp(n, vrrp.TimerFired(self.now, gen))
+        if n.paused:
+            n.deferred.append((self._vrrp_timer, arg))
+            return
+        router = n.router
+        if router is not None and router.timer_generation == arg[2]:
+            self._vrrp(n, vrrp.TimerFired(self.now, arg[2]))
 
     def _advert(self, arg: tuple[int, int, tuple[int, int, str]]) -> None:
-        index, inc, (priority, interval, sender) = arg
-        n = self.nodes[index]
-        if not self._alive(n, inc) or self._defer(n, self._advert, arg):
+        n = self.nodes[arg[0]]
+        if not n.up or n.inc != arg[1]:
             return
-        self._vrrp(n, vrrp.AdvertReceived(self.now, priority, interval, sender))
+        if n.paused:
+            n.deferred.append((self._advert, arg))
+            return
+        priority, interval, sender = arg[2]
+        self._vrrp(n, _Advert(self.now, priority, interval, sender))
 
     # ---------------------------------------------------- links, heartbeats ----
 
@@ -68,45 +87,83 @@ class Network(World):
         if self.loss and self.rng.random() < self.loss:
             return
         lo, hi = self.p.link_delay_us
-        self.push(self.now + self.rng.randint(lo, hi), fn, (dst.index, dst.inc, msg), pri)
+        self.push(self.now + self.draw(lo, hi), fn, (dst.index, dst.inc, msg), pri)
         if self.dup and self.rng.random() < self.dup:
-            self.push(self.now + self.rng.randint(lo, hi * 4), fn, (dst.index, dst.inc, msg), pri)
+            self.push(self.now + self.draw(lo, hi * 4), fn, (dst.index, dst.inc, msg), pri)
+
+    def _broadcast(self, src: SimNode, fn: Handler, msg: Any, pri: int) -> None:
+        """``_send`` to every other data node, in index order (the same draws)."""
+        if self.loss or self.dup:
+            for peer in self.data:
+                if peer is not src:
+                    self._send(src, peer, fn, msg, pri)
+            return
+        # No noise: only the delay is drawn (inlined ``draw``; see Engine.draw).
+        blocked = self.blocked
+        lo, hi = self.p.link_delay_us
+        width = hi - lo + 1
+        k = width.bit_length()
+        bits = self._bits
+        heap = self.heap
+        seq = self._seq
+        base = self.now + lo
+        si = src.index
+        for dst in self.data:
+            if dst is src or not dst.up:
+                continue
+            if blocked and (si, dst.index) in blocked:
+                continue
+            r = bits(k)
+            while r >= width:
+                r = bits(k)
+            heappush(heap, (base + r, pri, next(seq), fn, (dst.index, dst.inc, msg)))
 
     def _heartbeat_msg(self, n: SimNode) -> Heartbeat:
-        if n.core is None:
+        core = n.core
+        if core is None:
             return (n.name, PeerRole.WITNESS, 0, 0, 0, False)
-        ad = n.core.state.advertisement()  # frozen facts during a split-brain episode
-        return (n.name, ad.role, ad.epoch, ad.committed, ad.changes, ad.judging)
+        state = core.state
+        if state is n.hb_state:  # the state is immutable: same object, same message
+            return n.hb_msg
+        ad = state.advertisement()  # frozen facts during a split-brain episode
+        msg = (n.name, ad.role, ad.epoch, ad.committed, ad.changes, ad.judging)
+        n.hb_state, n.hb_msg = state, msg
+        return msg
 
     def _send_heartbeats(self, n: SimNode) -> None:
-        msg = self._heartbeat_msg(n)
-        for peer in self.data:
-            if peer is not n:
-                self._send(n, peer, self._heartbeat, msg, 0)
+        self._broadcast(n, self._heartbeat, self._heartbeat_msg(n), 0)
 
     def _heartbeat(self, arg: tuple[int, int, Heartbeat]) -> None:
-        index, inc, (peer, role, epoch, committed, changes, judging) = arg
-        n = self.nodes[index]
-        if not self._alive(n, inc) or self._defer(n, self._heartbeat, arg):
+        n = self.nodes[arg[0]]
+        if not n.up or n.inc != arg[1]:
             return
-        n.last_heard[peer] = self.now
+        if n.paused:
+            n.deferred.append((self._heartbeat, arg))
+            return
+        peer, role, epoch, committed, changes, judging = arg[2]
+        now = self.now
+        n.last_heard[peer] = now
         n.believed_up[peer] = True
-        self._feed(n, inp.PeerHeard(self.now, peer, role, epoch, committed, changes, judging))
+        self._feed(n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging))
 
     def _tick(self, arg: tuple[int, int]) -> None:
-        index, inc = arg
-        n = self.nodes[index]
-        if not self._alive(n, inc) or self._defer(n, self._tick, arg):
+        n = self.nodes[arg[0]]
+        if not n.up or n.inc != arg[1]:
+            return
+        if n.paused:
+            n.deferred.append((self._tick, arg))
             return
         self._send_heartbeats(n)
-        if n.core is not None:
+        now = self.now
+        core = n.core
+        if core is not None:
             timeout = self.p.peer_timeout_us
-            for other in self.nodes:
-                name = other.name
-                if name != n.name and n.believed_up.get(name, True):
-                    if self.now - n.last_heard.get(name, 0) > timeout:
-                        n.believed_up[name] = False
-                        self._feed(n, inp.PeerLost(self.now, name))
-            if len(n.history) != n.core.state.committed:
-                self._feed(n, inp.LocalProgress(self.now, len(n.history)))
-        self.push(self.now + self.p.advert_us, self._tick, arg)
+            believed = n.believed_up
+            heard = n.last_heard
+            for name in n.others:
+                if believed.get(name, True) and now - heard.get(name, 0) > timeout:
+                    believed[name] = False
+                    self._feed(n, inp.PeerLost(now, name))
+            if len(n.history) != core.state.committed:
+                self._feed(n, inp.LocalProgress(now, len(n.history)))
+        self.push(now + self.p.advert_us, self._tick, arg)

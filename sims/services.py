@@ -69,7 +69,7 @@ class Services(World):
             else:
                 n.gl_pending += 1
         lo = self.p.write_interval_us // 2
-        self.push(self.now + self.rng.randint(lo, lo * 3), self._client, None)
+        self.push(self.now + self.draw(lo, lo * 3), self._client, None)
 
     def _litestream(self, arg: tuple[int, int, int]) -> None:
         index, inc, k = arg

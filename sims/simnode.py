@@ -44,6 +44,9 @@ class SimNode:
         self.paused = False
         self.inc = 0  # incarnation: events of a previous life are dropped
         self.boot_pending = False  # Booted not yet durable (disk full at boot)
+        self.others: tuple[str, ...] = ()  # the other members' names, in index order
+        self.hb_state: object = None  # the core state hb_msg was built from
+        self.hb_msg: tuple[Any, ...] = ()
         self.deferred: list[tuple[Callable[[Any], None], Any]] = []
         self.router: vrrp.VrrpRouter | None = None
         self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line

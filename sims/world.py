@@ -52,6 +52,8 @@ class World(Engine):
             self.nodes.append(SimNode(len(self.nodes), WITNESS_NAME, None))
         self.data = [n for n in self.nodes if not n.is_witness]
         self.by_name = {n.name: n for n in self.nodes}
+        for member in self.nodes:
+            member.others = tuple(m.name for m in self.nodes if m is not member)
         self.total_votes = len(self.nodes)
         for member in self.nodes:
             member.g_view = tuple(m.index for m in self.nodes)
