@@ -16,6 +16,16 @@ Rules
 * Upcasting (decoding an older version into the current class) is the store's
   job: it gets the raw ``(type, v, payload)`` first. This module only decodes
   the current version of each type.
+
+Speed
+-----
+Every record of a log is encoded once, to be hashed into the chain, so the
+payload encoder is compiled per class at registration, the way
+:mod:`hacore.evolve` compiles its setters: :func:`_compile_payload_json`
+writes the canonical JSON straight from the fields. It only takes the common,
+well-typed path; any other value goes through the generic encoder, so the
+bytes are those of the generic code by construction. A test compares the two
+on random values.
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ def register(cls: type[M]) -> type[M]:
     _FIELD_DECODERS[cls] = tuple(
         (f.name, _decoder_for(hints[f.name])) for f in dataclasses.fields(cls)
     )
+    _PAYLOAD_JSON[cls] = _compile_payload_json(cls, hints)
     return cls
 
 
@@ -99,6 +110,16 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
+
+
+def payload_json(message: Message) -> str:
+    """``canonical_json(payload_of(message))``, the bytes a log record hashes; compiled."""
+    return _PAYLOAD_JSON[type(message)](message)
+
+
+def payload_encoder(cls: type[Message]) -> Callable[[Any], str]:
+    """The compiled :func:`payload_json` of one registered class."""
+    return _PAYLOAD_JSON[cls]
 
 
 def dumps(message: Message) -> str:
@@ -245,3 +266,71 @@ def _enum_decoder(enum_cls: type[enum.Enum]) -> Callable[[Any, str], Any]:
             raise DecodeError(f"{where}: {value!r} is not one of {allowed}") from None
 
     return decode_enum
+
+
+# -- compiled encoders and decoders ------------------------------------------
+#
+# Generated from each class's own fields, once, at registration. The generated
+# source is small and flat; ``_generated_source`` returns it for reading.
+
+_PAYLOAD_JSON: dict[type[Message], Callable[[Any], str]] = {}
+_SOURCES: dict[str, str] = {}
+
+_ENCODE_STRING: Callable[[str], str] = json.encoder.encode_basestring  # ensure_ascii=False
+
+
+def _encode_field_generic(value: Any) -> str:
+    """One payload value exactly as ``canonical_json(payload_of(...))`` writes it."""
+    return canonical_json(_encode_value(value) if type(value) is tuple else value)
+
+
+def _compile_payload_json(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[Any], str]:
+    """Canonical payload JSON written field by field, keys in sorted order.
+
+    ``canonical_json`` of a dict is ``{`` + ``"key":value`` pairs sorted by
+    key, joined by ``,`` + ``}``, each value encoded on its own; so writing the
+    pairs directly gives the same bytes. A value whose type is exactly the
+    declared scalar type (or the declared enum) is written inline; any other
+    value (floats, tuples, None, a mistyped value) goes through
+    :func:`_encode_field_generic`, i.e. the canonical encoder itself.
+    """
+    scope: dict[str, Any] = {
+        "ENC": _ENCODE_STRING,
+        "INT": int.__repr__,
+        "GEN": _encode_field_generic,
+    }
+    names = sorted(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    lines = ["def payload_json(o):"]
+    template: list[str] = []
+    for i, name in enumerate(names):
+        hint = hints[name]
+        lines.append(f"    v{i} = o.{name}")
+        if hint is str:
+            expr = f"ENC(v{i}) if type(v{i}) is str else GEN(v{i})"
+        elif hint is int:
+            expr = f"INT(v{i}) if type(v{i}) is int else GEN(v{i})"
+        elif hint is bool:
+            expr = f"('true' if v{i} else 'false') if type(v{i}) is bool else GEN(v{i})"
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            # A StrEnum member is a str: JSON writes its value, like ENC does.
+            scope[f"E{i}"] = hint
+            expr = f"ENC(v{i}) if type(v{i}) is E{i} else GEN(v{i})"
+        else:
+            expr = f"GEN(v{i})"
+        lines.append(f"    s{i} = {expr}")
+        template.append(f"{json.dumps(name)}:{{s{i}}}")  # field names hold no braces
+    lines.append(f"    return f{'{{' + ','.join(template) + '}}'!r}")
+    encode: Callable[[Any], str] = _exec(f"{cls.TYPE}.payload_json", "payload_json", lines, scope)
+    return encode
+
+
+def _exec(key: str, name: str, lines: list[str], scope: dict[str, Any]) -> Any:
+    source = "\n".join(lines)
+    _SOURCES[key] = source
+    exec(compile(source, f"<hacore.codec {key}>", "exec"), scope)  # generated from the fields
+    return scope[name]
+
+
+def _generated_source(key: str) -> str:
+    """The source generated for ``"<type>.payload_json"``."""
+    return _SOURCES[key]

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hacore import codec
 from hacore import events as ev
@@ -92,26 +92,68 @@ def record_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def _record_maker() -> Callable[..., LogRecord]:
+    """``LogRecord(...)`` without the frozen ``__init__``: the same ten slots, set directly.
+
+    Every append and every read of a stored log builds records, and the frozen
+    dataclass ``__init__`` (one ``object.__setattr__`` per field) was a fifth of
+    ``make_records``. Generated from the class's own slots, like
+    :mod:`hacore.evolve`'s setters.
+    """
+    names = LogRecord.__slots__
+    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": LogRecord}
+    lines = [f"def new_record({', '.join(names)}):", "    new = NEW(CLS)"]
+    for i, name in enumerate(names):
+        scope[f"S{i}"] = LogRecord.__dict__[name].__set__
+        lines.append(f"    S{i}(new, {name})")
+    lines.append("    return new")
+    exec("\n".join(lines), scope)  # generated from the class's own slots
+    fn: Callable[..., LogRecord] = scope["new_record"]
+    return fn
+
+
+new_record = _record_maker()
+
+# Per message class: (kind, type, version, payload encoder, opens an epoch?).
+_ENTRY_INFO: dict[type, tuple[str, str, int, Callable[[Any], str], bool]] = {}
+
+
+def _entry_info(cls: type[codec.Message]) -> tuple[str, str, int, Callable[[Any], str], bool]:
+    info = _ENTRY_INFO.get(cls)
+    if info is None:
+        kind = INPUT if issubclass(cls, inp.Input) else EVENT
+        encoder = codec.payload_encoder(cls)
+        info = (kind, cls.TYPE, cls.VERSION, encoder, issubclass(cls, ev.EpochOpened))
+        _ENTRY_INFO[cls] = info
+    return info
+
+
 def make_records(
     node: str, start_seq: int, prev_hash: str, epoch: int, entries: Sequence[codec.Message]
 ) -> list[LogRecord]:
-    """Chain ``entries`` (inputs and events) after ``prev_hash``."""
+    """Chain ``entries`` (inputs and events) after ``prev_hash``.
+
+    The same records as encoding each entry with ``codec.canonical_json(
+    codec.payload_of(entry))`` and hashing with :func:`record_hash` (a test
+    holds the two equal); the per-class facts are looked up once, the hash
+    body is built inline.
+    """
     out: list[LogRecord] = []
     seq = start_seq
+    sha256 = hashlib.sha256
     for entry in entries:
-        kind = INPUT if isinstance(entry, inp.Input) else EVENT
-        if isinstance(entry, ev.EpochOpened):
-            epoch = entry.epoch
-        payload = codec.canonical_json(codec.payload_of(entry))
-        at = int(getattr(entry, "at", 0))
-        digest = record_hash(
-            prev_hash, seq, node, epoch, at, kind, entry.TYPE, entry.VERSION, payload
-        )
-        out.append(
-            LogRecord(
-                seq, node, epoch, at, kind, entry.TYPE, entry.VERSION, payload, prev_hash, digest
-            )
-        )
+        info = _ENTRY_INFO.get(type(entry)) or _entry_info(type(entry))
+        kind, type_, v, encode, opens_epoch = info
+        if opens_epoch:
+            epoch = entry.epoch  # type: ignore[attr-defined]
+        payload = encode(entry)
+        at = getattr(entry, "at", 0)
+        if type(at) is not int:
+            at = int(at)
+        # The body of record_hash(), inlined: it is the hot line of every append.
+        body = f"{prev_hash}\n{seq}\n{node}\n{epoch}\n{at}\n{kind}\n{type_}\n{v}\n{payload}"
+        digest = sha256(body.encode()).hexdigest()
+        out.append(new_record(seq, node, epoch, at, kind, type_, v, payload, prev_hash, digest))
         prev_hash = digest
         seq += 1
     return out
