@@ -135,6 +135,7 @@ class PeerObserved(Event):
     epoch: int
     committed: int
     changes: int
+    follows: str = ""
 
 
 @register

@@ -126,7 +126,9 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         return _replace_state(state, plan=None)
     if t is ev.PeerObserved:
         assert isinstance(event, ev.PeerObserved)
-        view = PeerView(event.peer, event.role, event.epoch, event.committed, event.changes, True)
+        view = PeerView(
+            event.peer, event.role, event.epoch, event.committed, event.changes, True, event.follows
+        )
         peers = _with_peer(state, view)
         return _replace_state(
             state, peers=peers, max_epoch_seen=max(state.max_epoch_seen, event.epoch)

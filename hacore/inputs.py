@@ -52,8 +52,9 @@ class PeerHeard(Input):
 
     TYPE: ClassVar[str] = "peer-heard"
     # v2 added ``changes`` (the zero-changes split-brain policy needs it); v3
-    # added ``judging``. Older logs decode through the store's upcasters.
-    VERSION: ClassVar[int] = 3
+    # added ``judging``; v4 ``follows``. Older logs decode through the store's
+    # upcasters.
+    VERSION: ClassVar[int] = 4
     KIND: ClassVar[InputKind] = InputKind.PEER_HEARD
     at: int
     peer: str
@@ -64,6 +65,11 @@ class PeerHeard(Input):
     # True when committed/changes are the peer's facts frozen for judging a
     # split-brain (see hacore.table): both sides then judge the same pair.
     judging: bool = False
+    # The node this peer follows as active (itself when active or promoting;
+    # "" when it follows nobody): its vote. In safety-first a candidate counts
+    # only peers that follow nobody or it, so two overlapping majorities (a
+    # bridge partition) cannot both promote.
+    follows: str = ""
 
 
 @register

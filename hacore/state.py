@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from hacore.roles import PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
 
+_CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
+
 
 @dataclass(frozen=True, slots=True)
 class PlanProgress:
@@ -44,6 +46,7 @@ class PeerView:
     committed: int
     changes: int
     reachable: bool
+    follows: str = ""  # whom the peer follows as active (its vote); "" nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Advertisement:
     committed: int
     changes: int
     judging: bool
+    follows: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +127,23 @@ class NodeState:
             committed=self.split_committed if self.split_committed is not None else self.committed,
             changes=self.split_changes if frozen else self.changes,
             judging=frozen,
+            follows=self.follows,
         )
 
     @property
-    def reachable_votes(self) -> int:
-        return 1 + sum(1 for view in self.peers if view.reachable)
+    def follows(self) -> str:
+        """The node this one backs as active: its vote in safety-first quorums.
+
+        An active or promoting node backs itself; any other backs the reachable
+        active or promoting peer with the highest epoch, or nobody. A vote goes
+        to one node at a time, like a raft vote, which is what makes a majority
+        exclusive when a partition is not transitive.
+        """
+        if self.role is Role.ACTIVE or self.role is Role.PROMOTING:
+            return self.name
+        best: PeerView | None = None
+        for view in self.peers:
+            if view.reachable and view.role in _CONTENDING:
+                if best is None or (view.epoch, view.name) > (best.epoch, best.name):
+                    best = view
+        return "" if best is None else best.name

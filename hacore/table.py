@@ -109,7 +109,11 @@ def _plan_cells(role: Role, done: Role) -> dict[InputKind, tuple[Rule, ...]]:
         InputKind.OPERATOR: (Rule("always", role, "reject_operator"),),
         InputKind.BOOTED: (Rule("always", role, "resume_plan"),),
         InputKind.PROGRESS: (Rule("always", role, "observe_progress"),),
-        InputKind.PEER_HEARD: (STRANGER, Rule("always", role, "observe_peer")),
+        InputKind.PEER_HEARD: (
+            STRANGER,
+            *((Rule("quorum_lost_after", D, "abort_promotion"),) if role is P else ()),
+            Rule("always", role, "observe_peer"),
+        ),
     }
 
 
@@ -163,6 +167,7 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
             Rule("split_brain_loser", D, "lose_split_brain"),
             Rule("split_brain_opened", A, "open_split_brain"),
             Rule("awaited_peer_not_active", D, "demote_lost_vip"),
+            Rule("quorum_lost_after", A, "arm_self_fence"),
             Rule("always", A, "observe_peer"),
         ),
         InputKind.PEER_LOST: (
@@ -226,22 +231,33 @@ def _vrrp_after(state: NodeState, i: inp.Input) -> VrrpStatus:
     return i.state if isinstance(i, inp.VrrpReported) else state.vrrp
 
 
-def _votes_after(state: NodeState, i: inp.Input) -> int:
-    """Reachable votes (self included) once this input is taken into account."""
-    votes = state.reachable_votes
-    if isinstance(i, inp.PeerHeard):
-        view = state.peer(i.peer)
-        if view is None or not view.reachable:
+def _votes_after(ctx: Context, state: NodeState, i: inp.Input) -> int:
+    """Votes this node holds (its own included) once this input is taken into account.
+
+    A reachable peer's vote counts only if the peer follows nobody or this
+    node: reachability alone is not a vote, or a bridge node seen by both sides
+    of a non-transitive partition would give each side a "majority".
+    """
+    me = ctx.node
+    votes = 1
+    seen = False
+    for view in state.peers:
+        reachable, follows = view.reachable, view.follows
+        if view.name == getattr(i, "peer", None):
+            seen = True
+            if isinstance(i, inp.PeerHeard):
+                reachable, follows = True, i.follows
+            elif isinstance(i, inp.PeerLost):
+                reachable = False
+        if reachable and (follows == "" or follows == me):
             votes += 1
-    elif isinstance(i, inp.PeerLost):
-        view = state.peer(i.peer)
-        if view is not None and view.reachable:
-            votes -= 1
+    if not seen and isinstance(i, inp.PeerHeard) and i.follows in ("", me):
+        votes += 1
     return votes
 
 
 def _has_quorum_after(ctx: Context, state: NodeState, i: inp.Input) -> bool:
-    return _votes_after(state, i) >= ctx.config.majority
+    return _votes_after(ctx, state, i) >= ctx.config.majority
 
 
 def _promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
@@ -253,7 +269,7 @@ def _promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
     if i.at < state.hold_down_until:
         return f"hold-down until {state.hold_down_until}"
     if ctx.config.mode is Mode.SAFETY_FIRST and not _has_quorum_after(ctx, state, i):
-        votes = _votes_after(state, i)
+        votes = _votes_after(ctx, state, i)
         return f"no quorum ({votes} of {ctx.config.majority} votes needed)"
     return ""
 
@@ -583,8 +599,11 @@ def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[e
             or old.epoch != i.epoch
             or old.committed != i.committed
             or old.changes != i.changes
+            or old.follows != i.follows
         ):
-            out.append(ev.PeerObserved(i.at, i.peer, i.role, i.epoch, i.committed, i.changes))
+            out.append(
+                ev.PeerObserved(i.at, i.peer, i.role, i.epoch, i.committed, i.changes, i.follows)
+            )
         all_reachable = all(p.reachable or p.name == i.peer for p in state.peers)
         episode = state.committed_at_loss is not None or state.split_committed is not None
         contest = state.role is Role.ACTIVE and i.role == PeerRole.ACTIVE and i.epoch != state.epoch
@@ -593,7 +612,7 @@ def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[e
             # frozen facts are no longer needed and changes are counted afresh.
             out.append(ev.ContactSynced(i.at, state.committed))
         if state.quorum_lost and _has_quorum_after(ctx, state, i):
-            out.append(ev.QuorumRegained(i.at, _votes_after(state, i)))
+            out.append(ev.QuorumRegained(i.at, _votes_after(ctx, state, i)))
             for armed in state.timers:
                 if armed.purpose is TimerPurpose.SELF_FENCE:
                     out.append(ev.TimerDisarmed(i.at, armed.timer_id))
@@ -715,8 +734,8 @@ def _start_demotion(
 def a_abort_promotion(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.add(*_observe_vrrp_events(state, i), *_observe_peer_events(ctx, state, i))
-    if isinstance(i, inp.PeerLost):
-        batch.add(ev.QuorumLost(i.at, _votes_after(state, i), ctx.config.majority))
+    if isinstance(i, inp.PeerLost | inp.PeerHeard):
+        batch.add(ev.QuorumLost(i.at, _votes_after(ctx, state, i), ctx.config.majority))
     _start_demotion(ctx, state, i, batch)
     return batch.events
 
@@ -770,7 +789,7 @@ def a_vip_handover_failed(ctx: Context, state: NodeState, i: inp.Input) -> list[
 def a_arm_self_fence(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.add(*_observe_peer_events(ctx, state, i))
-    batch.add(ev.QuorumLost(i.at, _votes_after(state, i), ctx.config.majority))
+    batch.add(ev.QuorumLost(i.at, _votes_after(ctx, state, i), ctx.config.majority))
     batch.arm(TimerPurpose.SELF_FENCE, ctx.config.timing.self_fence_us)
     return batch.events
 

@@ -101,8 +101,11 @@ class Driver:
         committed: int = 0,
         changes: int = 0,
         judging: bool = False,
+        follows: str = "",
     ) -> Decision:
-        return self.feed(inp.PeerHeard(self.tick(), peer, role, epoch, committed, changes, judging))
+        return self.feed(
+            inp.PeerHeard(self.tick(), peer, role, epoch, committed, changes, judging, follows)
+        )
 
     def lost(self, peer: str) -> Decision:
         return self.feed(inp.PeerLost(self.tick(), peer))

@@ -143,3 +143,62 @@ def test_majority_counts_the_witness_as_a_voter() -> None:
     assert cluster(2, witness="w").voters == 3
     assert cluster(3, witness="w").majority == 3
     assert cluster(5).majority == 3
+
+
+# --- votes are exclusive: a bridge partition cannot give two sides a majority ---
+
+
+def test_a_bridge_node_that_follows_the_active_gives_no_vote_to_a_challenger() -> None:
+    """n1 | n2 | n3 with n2 seeing both sides (a bridge): n3 loses n1 and becomes
+    VRRP master, but n2 still follows n1, so n3 holds 1 vote of 3 and stays standby."""
+    d = Driver(cluster(3, mode=Mode.SAFETY_FIRST), "c")
+    d.heard("a", PeerRole.ACTIVE, epoch=1, follows="a")
+    d.heard("b", PeerRole.STANDBY, follows="a")
+    d.vrrp(VrrpStatus.BACKUP)
+    d.lost("a")
+    d.vrrp(VrrpStatus.MASTER)
+    assert d.role is Role.STANDBY
+    (deferred,) = events_of_type(d.decisions[-1][1], ev.PromotionDeferred)
+    assert deferred.reason.startswith("no quorum (1 of 2")
+    # Once b loses a too and follows nobody, its vote is free: c promotes.
+    d.heard("b", PeerRole.STANDBY, follows="")
+    assert d.role is Role.PROMOTING
+
+
+def test_an_active_whose_majority_starts_following_another_node_self_fences() -> None:
+    d = Driver(cluster(3, mode=Mode.SAFETY_FIRST), "a")
+    d.heard("b", PeerRole.STANDBY, follows="")
+    d.heard("c", PeerRole.STANDBY, follows="")
+    d.promote()
+    d.heard("b", PeerRole.STANDBY, follows="a")
+    d.lost("c")
+    assert d.role is Role.ACTIVE and not d.state.quorum_lost  # a and b: 2 of 3
+    d.heard("b", PeerRole.STANDBY, follows="c")  # b now backs c (newer epoch)
+    assert d.state.quorum_lost and d.state.timer_for(TimerPurpose.SELF_FENCE) is not None
+    d.fire(TimerPurpose.SELF_FENCE)
+    assert d.role is Role.DEMOTING
+
+
+def test_a_promotion_aborts_when_its_majority_withdraws_the_vote() -> None:
+    d = Driver(cluster(3, mode=Mode.SAFETY_FIRST), "c")
+    d.heard("b", PeerRole.STANDBY, follows="")
+    d.vrrp(VrrpStatus.MASTER)
+    assert d.role is Role.PROMOTING
+    d.heard("b", PeerRole.STANDBY, follows="a")
+    assert d.role is Role.DEMOTING
+
+
+def test_a_node_follows_itself_when_contending_else_the_newest_reachable_contender() -> None:
+    d = Driver(cluster(3, mode=Mode.SAFETY_FIRST), "c")
+    assert d.state.advertisement().follows == ""
+    d.heard("a", PeerRole.ACTIVE, epoch=1)
+    d.heard("b", PeerRole.PROMOTING, epoch=2)
+    assert d.state.advertisement().follows == "b"
+    d.lost("b")
+    assert d.state.advertisement().follows == "a"
+    d.heard("b", PeerRole.STANDBY)
+    d.heard("a", PeerRole.STANDBY, epoch=1)
+    assert d.state.advertisement().follows == ""
+    d.heard("b", PeerRole.STANDBY, follows="")
+    d.vrrp(VrrpStatus.MASTER)
+    assert d.role is Role.PROMOTING and d.state.advertisement().follows == "c"

@@ -27,6 +27,7 @@ def as_written_by_v1(records: list[LogRecord]) -> list[LogRecord]:
             body = json.loads(payload)
             assert body.pop("changes") == 0  # v1 peers could only ever mean 0
             assert body.pop("judging") is False  # nor freeze facts (v3)
+            assert body.pop("follows") == ""  # nor name whom it follows (v4)
             v, payload = 1, codec.canonical_json(body)
         digest = record_hash(prev, r.seq, r.node, r.epoch, r.at, r.kind, r.type, v, payload)
         out.append(
@@ -45,17 +46,20 @@ def v1_log() -> tuple[Node, list[LogRecord]]:
     return node, old
 
 
-def test_peer_heard_is_at_version_3() -> None:
-    assert inp.PeerHeard.VERSION == 3
+def test_peer_heard_is_at_version_4() -> None:
+    assert inp.PeerHeard.VERSION == 4
 
 
 def test_the_v1_to_v2_upcaster_adds_changes_zero_and_v2_to_v3_judging_false() -> None:
     v1 = {"at": 5, "peer": "b", "role": "active", "epoch": 3, "committed": 9}
     message = DEFAULT_UPCASTERS.decode("peer-heard", 1, json.dumps(v1))
-    assert message == inp.PeerHeard(5, "b", PeerRole.ACTIVE, 3, 9, 0, False)
+    assert message == inp.PeerHeard(5, "b", PeerRole.ACTIVE, 3, 9, 0, False, "")
     v2 = {**v1, "changes": 4}
     message = DEFAULT_UPCASTERS.decode("peer-heard", 2, json.dumps(v2))
-    assert message == inp.PeerHeard(5, "b", PeerRole.ACTIVE, 3, 9, 4, False)
+    assert message == inp.PeerHeard(5, "b", PeerRole.ACTIVE, 3, 9, 4, False, "")
+    v3 = {**v2, "judging": True}
+    message = DEFAULT_UPCASTERS.decode("peer-heard", 3, json.dumps(v3))
+    assert message == inp.PeerHeard(5, "b", PeerRole.ACTIVE, 3, 9, 4, True, "")
 
 
 def test_the_core_alone_refuses_v1_records() -> None:
@@ -73,7 +77,7 @@ def test_a_v1_log_verifies_replays_and_redecides_through_the_store(tmp_path: Pat
         assert store.verify() == {"a": len(old)}  # hashes cover the v1 bytes, untouched
         assert store.replay("a") == node.state
         upcast = list(store.upcast_records("a"))
-        assert all(r.v == 3 for r in upcast if r.type == "peer-heard")
+        assert all(r.v == 4 for r in upcast if r.type == "peer-heard")
         assert redecide(Context(CONFIG, "a"), upcast) == []
         messages = list(store.messages("a"))
         assert messages == [r.message() for r in node.log.records()]

@@ -14,6 +14,9 @@ Registered here (the real history of the core's types):
   peer could not report it; 0 is what the v1 core assumed.
 * ``peer-heard`` v2 -> v3: v3 added ``judging`` (the peer's facts are frozen
   for a split-brain judgment). A v2 peer never froze them: False.
+* ``peer-heard`` v3 -> v4: v4 added ``follows`` (the node the peer backs as
+  active, its safety-first vote). A v3 peer did not say: "" (nobody), which
+  is how a v3 core counted every reachable peer.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class UpcasterRegistry:
 
     def decode(self, type_name: str, version: int, payload_json: str) -> codec.Message:
         try:
-            payload = json.loads(payload_json)
+            payload = codec.parse_json(payload_json)
         except json.JSONDecodeError as exc:
             raise codec.DecodeError(f"{type_name}: payload is not JSON: {exc}") from exc
         if not isinstance(payload, dict):
@@ -135,3 +138,11 @@ def _peer_heard_v2(payload: Payload) -> tuple[int, Payload]:
         raise UpcastError("peer-heard v2: unexpected field 'judging' (that is v3)")
     payload["judging"] = False
     return 3, payload
+
+
+@DEFAULT_UPCASTERS.upcaster("peer-heard", 3)
+def _peer_heard_v3(payload: Payload) -> tuple[int, Payload]:
+    if "follows" in payload:
+        raise UpcastError("peer-heard v3: unexpected field 'follows' (that is v4)")
+    payload["follows"] = ""
+    return 4, payload
