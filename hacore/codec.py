@@ -19,13 +19,16 @@ Rules
 
 Speed
 -----
-Every record of a log is encoded once, to be hashed into the chain, so the
-payload encoder is compiled per class at registration, the way
-:mod:`hacore.evolve` compiles its setters: :func:`_compile_payload_json`
-writes the canonical JSON straight from the fields. It only takes the common,
-well-typed path; any other value goes through the generic encoder, so the
-bytes are those of the generic code by construction. A test compares the two
-on random values.
+Every record of a log is encoded once (hashed into the chain) and decoded on
+every replay, so both directions are compiled per class at registration, the
+way :mod:`hacore.evolve` compiles its setters: :func:`_compile_payload_json`
+writes the canonical JSON straight from the fields, and
+:func:`_compile_decoder` checks each field's JSON type inline (a dict lookup
+for enum fields instead of an ``Enum()`` call). Both only take the common,
+well-typed path; anything else (a wrong type, a missing or extra field, a
+float, an optional or tuple field whose value is unusual) goes through the
+generic code below, so results and error messages are those of the generic
+code by construction. A test compares the two on random values.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def register(cls: type[M]) -> type[M]:
         (f.name, _decoder_for(hints[f.name])) for f in dataclasses.fields(cls)
     )
     _PAYLOAD_JSON[cls] = _compile_payload_json(cls, hints)
+    _FAST_DECODERS[name] = _compile_decoder(cls, hints)
     return cls
 
 
@@ -143,6 +147,14 @@ def decode(data: Any) -> Message:
 
 
 def decode_payload(type_name: str, version: int, payload: Any) -> Message:
+    fast = _FAST_DECODERS.get(type_name)
+    if fast is None:
+        return _decode_payload_checked(type_name, version, payload)
+    return fast(version, payload)  # falls back to the checked decoder itself
+
+
+def _decode_payload_checked(type_name: str, version: int, payload: Any) -> Message:
+    """The generic decoder: every check, every error message."""
     cls = _REGISTRY.get(type_name)
     if cls is None:
         raise DecodeError(f"unknown message type {type_name!r}")
@@ -173,6 +185,32 @@ def decode_payload(type_name: str, version: int, payload: Any) -> Message:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:  # a validator in __post_init__
         raise DecodeError(f"{type_name}: {exc}") from exc
+
+
+# The C scanner json.loads runs, without its wrapper: replay parses one small
+# object per record and the wrapper (a regex for leading and trailing
+# whitespace, a BOM check) was a third of it.
+# (``scan_once`` is set in JSONDecoder.__init__; typeshed does not declare it.)
+_DECODER: Any = json.decoder.JSONDecoder()
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads(text)``, faster for the canonical text a log stores.
+
+    Anything but a single value that fills the whole string (whitespace, a
+    BOM, trailing bytes, an error) is handed to ``json.loads`` itself, so the
+    result or the error is always exactly ``json.loads``'s.
+    """
+    if type(text) is str:
+        try:
+            value, end = _SCAN_ONCE(text, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
 
 
 def loads(text: str) -> Message:
@@ -274,6 +312,7 @@ def _enum_decoder(enum_cls: type[enum.Enum]) -> Callable[[Any, str], Any]:
 # source is small and flat; ``_generated_source`` returns it for reading.
 
 _PAYLOAD_JSON: dict[type[Message], Callable[[Any], str]] = {}
+_FAST_DECODERS: dict[str, Callable[[int, Any], Message]] = {}
 _SOURCES: dict[str, str] = {}
 
 _ENCODE_STRING: Callable[[str], str] = json.encoder.encode_basestring  # ensure_ascii=False
@@ -324,6 +363,82 @@ def _compile_payload_json(cls: type[Message], hints: Mapping[str, Any]) -> Calla
     return encode
 
 
+def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[int, Any], Message]:
+    """``decode_payload`` for one class: inline checks, else the checked decoder.
+
+    The fast path accepts only values the checked decoder would accept and
+    builds the same value from them; on any doubt it returns
+    ``_decode_payload_checked(...)``, which decides (and names the error).
+    Classes with a ``__post_init__`` validator are built through ``cls(...)``
+    so the validator runs; the others through their slot descriptors (the
+    frozen ``__init__`` is a third of decoding's cost and only sets slots).
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    scope: dict[str, Any] = {
+        "SLOW": _decode_payload_checked,
+        "DecodeError": DecodeError,
+        "NEW": object.__new__,
+        "CLS": cls,
+    }
+    lines = [
+        "def decode(version, p):",
+        f"    if version == {cls.VERSION} and type(p) is dict and len(p) == {len(fields)}:",
+        "        try:",
+    ]
+    checks: list[str] = []
+    converts: list[str] = []
+    for i, f in enumerate(fields):
+        hint = hints[f.name]
+        lines.append(f"            f{i} = p[{f.name!r}]")
+        if hint is str or hint is int or hint is bool:
+            checks.append(f"type(f{i}) is {hint.__name__}")
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            scope[f"M{i}"] = {m.value: m for m in hint}
+            converts.append(f"f{i} = M{i}.get(f{i}) if type(f{i}) is str else None")
+            checks.append(f"f{i} is not None")
+        elif (
+            typing.get_origin(hint) is tuple
+            and typing.get_args(hint)[1:] == (Ellipsis,)
+            and (typing.get_args(hint)[0] in (str, int, bool))
+        ):
+            item = typing.get_args(hint)[0].__name__
+            converts.append(
+                f"f{i} = tuple(f{i}) if type(f{i}) is list and "
+                f"all([type(x) is {item} for x in f{i}]) else None"
+            )
+            checks.append(f"f{i} is not None")
+        else:
+            scope[f"D{i}"] = _decoder_for(hint)
+            converts.append(f"f{i} = D{i}(f{i}, {f'{cls.TYPE}.{f.name}'!r})")
+    lines += [f"            {c}" for c in converts]
+    lines.append("        except (KeyError, DecodeError):")
+    lines.append("            pass")
+    lines.append("        else:")
+    lines.append(f"            if {' and '.join(checks) or 'True'}:")
+    init_code = getattr(cls.__init__, "__code__", None)
+    plain = (
+        not hasattr(cls, "__post_init__")
+        and init_code is not None
+        and init_code.co_filename == "<string>"  # dataclass-generated: only sets fields
+        and all(f.init and not f.kw_only for f in fields)
+    )
+    if plain:
+        lines.append("                new = NEW(CLS)")
+        for i, f in enumerate(fields):
+            scope[f"S{i}"] = cls.__dict__[f.name].__set__
+            lines.append(f"                S{i}(new, f{i})")
+        lines.append("                return new")
+    else:
+        args = ", ".join(f"{f.name}=f{i}" for i, f in enumerate(fields))
+        lines.append("                try:")
+        lines.append(f"                    return CLS({args})")
+        lines.append("                except (TypeError, ValueError):")
+        lines.append("                    pass")
+    lines.append(f"    return SLOW({cls.TYPE!r}, version, p)")
+    decode: Callable[[int, Any], Message] = _exec(f"{cls.TYPE}.decode", "decode", lines, scope)
+    return decode
+
+
 def _exec(key: str, name: str, lines: list[str], scope: dict[str, Any]) -> Any:
     source = "\n".join(lines)
     _SOURCES[key] = source
@@ -332,5 +447,5 @@ def _exec(key: str, name: str, lines: list[str], scope: dict[str, Any]) -> Any:
 
 
 def _generated_source(key: str) -> str:
-    """The source generated for ``"<type>.payload_json"``."""
+    """The source generated for ``"<type>.payload_json"`` or ``"<type>.decode"``."""
     return _SOURCES[key]

@@ -68,7 +68,7 @@ class LogRecord:
     def message(self) -> codec.Message:
         """Decode the payload (current versions only; the store upcasts first)."""
         try:
-            payload = json.loads(self.payload)
+            payload = codec.parse_json(self.payload)
         except json.JSONDecodeError as exc:
             raise codec.DecodeError(f"record {self.seq}: payload is not JSON: {exc}") from exc
         return codec.decode_payload(self.type, self.v, payload)

@@ -1,16 +1,17 @@
 """The compiled per-class codec and log fast paths agree with the generic code.
 
-``hacore.codec`` compiles a payload encoder per class, and
+``hacore.codec`` compiles a payload encoder and decoder per class, and
 ``hacore.log`` builds records without the frozen ``__init__``; the generic
 functions they shortcut stay the definition. These tests hold the two equal
 on random values, including values the fast paths must hand back to the
-generic code (values of the wrong type).
+generic code (wrong JSON types, missing and extra fields, odd whitespace).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import typing
 from typing import Any
 
@@ -22,6 +23,7 @@ from hacore import codec
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.log import GENESIS_HASH, LogRecord, make_records, new_record, record_hash
+from hacore.roles import Role
 
 JSON_SCALARS = (
     st.none()
@@ -64,12 +66,66 @@ def test_compiled_payload_json_matches_on_mistyped_field_values(name: str, data:
     assert codec.payload_json(message) == codec.canonical_json(codec.payload_of(message))
 
 
+@settings(max_examples=500)
+@given(ANY_MESSAGE, st.data())
+def test_compiled_decoder_matches_the_checked_decoder(message: Any, data: Any) -> None:
+    name = message.TYPE
+    payload = json.loads(codec.payload_json(message))
+    variant = data.draw(st.sampled_from(["as-is", "drop", "extra", "retype", "version"]))
+    if variant == "drop" and payload:
+        del payload[data.draw(st.sampled_from(sorted(payload)))]
+    elif variant == "extra":
+        payload[data.draw(st.text(max_size=6))] = data.draw(JSON_VALUES)
+    elif variant == "retype" and payload:
+        payload[data.draw(st.sampled_from(sorted(payload)))] = data.draw(JSON_VALUES)
+    version = message.VERSION + (1 if variant == "version" else 0)
+    fast = _outcome(codec.decode_payload, name, version, dict(payload))
+    slow = _outcome(codec._decode_payload_checked, name, version, dict(payload))
+    assert fast == slow
+    if variant == "as-is":
+        assert fast == ("ok", message)
+
+
+def test_compiled_decoder_refuses_a_bool_for_an_int_and_a_list_for_a_string() -> None:
+    good = {"at": 1, "timer_id": 2}
+    assert codec.decode_payload("timer-fired", 1, good) == inp.TimerFired(1, 2)
+    for bad in ({"at": True, "timer_id": 2}, {"at": 1, "timer_id": [2]}):
+        fast = _outcome(codec.decode_payload, "timer-fired", 1, bad)
+        assert fast[0] == "DecodeError"
+        assert fast == _outcome(codec._decode_payload_checked, "timer-fired", 1, bad)
+
+
+def test_compiled_enum_decoding_accepts_only_member_values() -> None:
+    payload = {"at": 1, "role": "active", "reason": "r"}
+    decoded = codec.decode_payload("role-changed", 1, payload)
+    assert isinstance(decoded, ev.RoleChanged) and decoded.role is Role.ACTIVE
+    for bad in ("ACTIVE", "Role.ACTIVE", 1, ["active"], None):
+        payload["role"] = bad
+        fast = _outcome(codec.decode_payload, "role-changed", 1, dict(payload))
+        assert fast[0] == "DecodeError"
+        assert fast == _outcome(codec._decode_payload_checked, "role-changed", 1, dict(payload))
+
+
 def test_generated_source_is_readable_and_small() -> None:
     for name in TYPES:
-        for part in ("payload_json",):
+        for part in ("payload_json", "decode"):
             source = codec._generated_source(f"{name}.{part}")
             assert source.startswith(f"def {part}(")
             assert len(source.splitlines()) < 80
+
+
+@settings(max_examples=300)
+@given(
+    st.text(max_size=30)
+    | JSON_VALUES.map(lambda v: json.dumps(v, separators=(",", ":")))
+    | st.tuples(JSON_VALUES, st.sampled_from(["", " ", "\n", "\ufeff", " x", "}"])).map(
+        lambda pair: (
+            pair[1] + json.dumps(pair[0]) if pair[1] == "\ufeff" else json.dumps(pair[0]) + pair[1]
+        )
+    )
+)
+def test_parse_json_is_json_loads(text: str) -> None:
+    assert _outcome(codec.parse_json, text) == _outcome(json.loads, text)
 
 
 def _reference_records(

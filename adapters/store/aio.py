@@ -25,7 +25,7 @@ from adapters.store.errors import ConcurrentWriteError, NotAStoreError, StoreErr
 from adapters.store.upcast import DEFAULT_UPCASTERS, UpcasterRegistry
 from hacore import codec
 from hacore.config import ClusterConfig
-from hacore.log import LogRecord, make_records
+from hacore.log import LogRecord, make_records, new_record
 
 
 class AsyncSqliteStore:
@@ -193,7 +193,7 @@ class AsyncSqliteStore:
             except sqlite3.Error as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        records = [LogRecord(*row) for row in rows]
+        records = [new_record(*row) for row in rows]
         return records, [(int(a), int(b), str(c)) for a, b, c in marks]
 
     async def records(self, node: str, since: int = 1) -> list[LogRecord]:
@@ -203,7 +203,7 @@ class AsyncSqliteStore:
             )
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return [LogRecord(*row) for row in rows]
+        return [new_record(*row) for row in rows]
 
     async def messages(self, node: str, since: int = 1) -> list[codec.Message]:
         decode = self.upcasters.decode

@@ -10,7 +10,6 @@ transaction. See :mod:`adapters.store._core` for the theory of operation.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,7 +31,7 @@ from hacore import codec
 from hacore import events as ev
 from hacore.config import ClusterConfig
 from hacore.evolve import evolve
-from hacore.log import ChainError, LogRecord, make_records
+from hacore.log import ChainError, LogRecord, make_records, new_record
 from hacore.state import NodeState
 
 
@@ -198,7 +197,7 @@ class SqliteStore:
 
     def _load(self, node: str) -> tuple[list[LogRecord], list[tuple[int, int, str]]]:
         try:
-            records = [LogRecord(*row) for row in self._conn.execute(core.SELECT_RECORDS, (node,))]
+            records = [new_record(*row) for row in self._conn.execute(core.SELECT_RECORDS, (node,))]
             batches: list[tuple[int, int, str]] = self._conn.execute(
                 core.SELECT_BATCHES, (node,)
             ).fetchall()
@@ -272,7 +271,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
             for row in rows:
-                yield LogRecord(*row)
+                yield new_record(*row)
             if len(rows) < core.PAGE:
                 return
             seq = rows[-1][0] + 1
@@ -315,11 +314,15 @@ class SqliteStore:
             yield upcast(r)
 
     def replay(self, node: str) -> NodeState:
-        """Fold ``evolve`` over the node's events, straight from the file."""
-        registered = codec.registered_types()
-        current = {name: cls.VERSION for name, cls in registered.items()}
+        """Fold ``evolve`` over the node's events, straight from the file.
+
+        The hot loop of ``hacore log replay`` and of a node's recovery: a record
+        at its type's current version is parsed and decoded directly (one dict
+        lookup decides), anything older goes through the upcaster registry.
+        """
+        current = {name: cls.VERSION for name, cls in codec.registered_types().items()}
         decode_payload = codec.decode_payload
-        loads = json.loads
+        parse = codec.parse_json
         slow = self.upcasters.decode
         state = NodeState(name=node)
         try:
@@ -327,7 +330,7 @@ class SqliteStore:
             while rows := cursor.fetchmany(4096):
                 for type_name, v, payload in rows:
                     if current.get(type_name) == v:
-                        message = decode_payload(type_name, v, loads(payload))
+                        message = decode_payload(type_name, v, parse(payload))
                     else:
                         message = slow(type_name, v, payload)
                     assert isinstance(message, ev.Event)
