@@ -34,15 +34,17 @@ def _fast_replace(cls: type[_T]) -> Callable[..., _T]:
         "    new = NEW(CLS)",
     ]
     lines += [
-        f"    SET(new, {n!r}, changes[{n!r}] if {n!r} in changes else obj.{n})" for n in names
+        f"    S{i}(new, changes[{n!r}] if {n!r} in changes else obj.{n})"
+        for i, n in enumerate(names)
     ]
     lines.append("    return new")
     scope: dict[str, Any] = {
         "NEW": object.__new__,
-        "SET": object.__setattr__,
         "CLS": cls,
         "NAMES": frozenset(names),
     }
+    # Each slot's bound __set__, looked up once here rather than per call.
+    scope.update({f"S{i}": cls.__dict__[n].__set__ for i, n in enumerate(names)})
     exec("\n".join(lines), scope)  # generated from the class's own fields
     fn: Callable[..., _T] = scope["replace"]
     return fn
@@ -59,9 +61,10 @@ def _setter(cls: type[_T], *changed: str) -> Callable[..., _T]:
     scope: dict[str, Any] = {"NEW": object.__new__, "CLS": cls}
     lines = [f"def setter(obj, {', '.join(changed)}):", "    new = NEW(CLS)"]
     for i, name in enumerate(names):
-        scope[f"D{i}"] = cls.__dict__[name]
+        # The slot's bound __set__, looked up once here rather than per call.
+        scope[f"S{i}"] = cls.__dict__[name].__set__
         value = name if name in changed else f"obj.{name}"
-        lines.append(f"    D{i}.__set__(new, {value})")
+        lines.append(f"    S{i}(new, {value})")
     lines.append("    return new")
     exec("\n".join(lines), scope)  # generated from the class's own fields
     fn: Callable[..., _T] = scope["setter"]
@@ -75,6 +78,10 @@ _set_plan = _setter(NodeState, "plan")
 _set_role = _setter(NodeState, "role")
 _set_vrrp = _setter(NodeState, "vrrp", "vrrp_priority")
 _set_plan_step = _setter(PlanProgress, "index", "attempt")
+_set_committed = _setter(NodeState, "committed")
+_set_plan_next = _setter(NodeState, "plan", "next_plan_id")
+_set_peers_seen = _setter(NodeState, "peers", "max_epoch_seen")
+_set_epoch = _setter(NodeState, "epoch", "max_epoch_seen")
 _replace_peer = _fast_replace(PeerView)
 
 
@@ -119,28 +126,22 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
     if t is ev.PlanStarted:
         assert isinstance(event, ev.PlanStarted)
         plan = PlanProgress(event.plan_id, event.kind, event.steps, 0, 0, event.bootstrap_allowed)
-        return _replace_state(
-            state, plan=plan, next_plan_id=max(state.next_plan_id, event.plan_id + 1)
-        )
+        return _set_plan_next(state, plan, max(state.next_plan_id, event.plan_id + 1))
     if t is ev.PlanFinished:
-        return _replace_state(state, plan=None)
+        return _set_plan(state, None)
     if t is ev.PeerObserved:
         assert isinstance(event, ev.PeerObserved)
         view = PeerView(
             event.peer, event.role, event.epoch, event.committed, event.changes, True, event.follows
         )
         peers = _with_peer(state, view)
-        return _replace_state(
-            state, peers=peers, max_epoch_seen=max(state.max_epoch_seen, event.epoch)
-        )
+        return _set_peers_seen(state, peers, max(state.max_epoch_seen, event.epoch))
     if t is ev.ProgressObserved:
         assert isinstance(event, ev.ProgressObserved)
-        return _replace_state(state, committed=event.committed)
+        return _set_committed(state, event.committed)
     if t is ev.EpochOpened:
         assert isinstance(event, ev.EpochOpened)
-        return _replace_state(
-            state, epoch=event.epoch, max_epoch_seen=max(state.max_epoch_seen, event.epoch)
-        )
+        return _set_epoch(state, event.epoch, max(state.max_epoch_seen, event.epoch))
     if t is ev.StepAttemptFailed:
         return state  # the retry (or the failure) is its own event
     if t is ev.PeerUnreachable:
