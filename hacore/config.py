@@ -57,6 +57,9 @@ class Timing:
     # An active that loses the VIP while a peer is unreachable may be seeing a
     # partition heal: it waits this long for the peer's facts before demoting.
     split_judge_us: int = 3 * SECOND_US
+    # safety-first: an active accepts writes only while a majority backed it
+    # this recently (hacore.lease). Keep it below the runtime's peer timeout.
+    write_lease_us: int = 2 * SECOND_US
 
     def __post_init__(self) -> None:
         for name in self.__slots__:

@@ -36,7 +36,11 @@ class _Advert(vrrp.AdvertReceived):
 
 
 # (sender, role, epoch, committed, changes, judging)
-Heartbeat = tuple[str, PeerRole, int, int, int, bool]
+Heartbeat = tuple[str, PeerRole, int, int, int, bool, str]
+# On the wire a heartbeat also carries the time it was sent: a message that
+# sat in a paused node's socket is old news when it is finally read, and the
+# write lease must not be renewed by it.
+Stamped = tuple[Heartbeat, int]
 
 
 class Network(World):
@@ -121,30 +125,54 @@ class Network(World):
     def _heartbeat_msg(self, n: SimNode) -> Heartbeat:
         core = n.core
         if core is None:
-            return (n.name, PeerRole.WITNESS, 0, 0, 0, False)
+            return (n.name, PeerRole.WITNESS, 0, 0, 0, False, self._witness_follows(n))
         state = core.state
         if state is n.hb_state:  # the state is immutable: same object, same message
             return n.hb_msg
         ad = state.advertisement()  # frozen facts during a split-brain episode
-        msg = (n.name, ad.role, ad.epoch, ad.committed, ad.changes, ad.judging)
+        msg = (n.name, ad.role, ad.epoch, ad.committed, ad.changes, ad.judging, ad.follows)
         n.hb_state, n.hb_msg = state, msg
         return msg
 
-    def _send_heartbeats(self, n: SimNode) -> None:
-        self._broadcast(n, self._heartbeat, self._heartbeat_msg(n), 0)
+    def _witness_follows(self, w: SimNode) -> str:
+        """Whom the witness backs: like a data node, the newest active or promoting
+        member it heard within the peer timeout (garbd votes with the component
+        it is in; one vote, one contender)."""
+        best: tuple[int, str] | None = None
+        horizon = self.now - self.p.peer_timeout_us
+        for name in w.others:
+            seen = w.heard_roles.get(name)
+            if seen is None or w.last_heard.get(name, 0) < horizon:
+                continue
+            role, epoch = seen
+            if role in (PeerRole.ACTIVE, PeerRole.PROMOTING) and (
+                best is None or (epoch, name) > best
+            ):
+                best = (epoch, name)
+        return "" if best is None else best[1]
 
-    def _heartbeat(self, arg: tuple[int, int, Heartbeat]) -> None:
+    def _send_heartbeats(self, n: SimNode) -> None:
+        msg = (self._heartbeat_msg(n), self.now)
+        self._broadcast(n, self._heartbeat, msg, 0)
+        witness = self.witness
+        if witness is not None and witness is not n and not n.is_witness:
+            self._send(n, witness, self._heartbeat, msg, 0)
+
+    def _heartbeat(self, arg: tuple[int, int, Stamped]) -> None:
         n = self.nodes[arg[0]]
         if not n.up or n.inc != arg[1]:
             return
         if n.paused:
             n.deferred.append((self._heartbeat, arg))
             return
-        peer, role, epoch, committed, changes, judging = arg[2]
+        (peer, role, epoch, committed, changes, judging, follows), sent_at = arg[2]
         now = self.now
-        n.last_heard[peer] = now
+        n.last_heard[peer] = max(sent_at, n.last_heard.get(peer, 0))
         n.believed_up[peer] = True
-        self._feed(n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging))
+        if n.core is None:  # the witness only remembers whom it heard as what
+            n.heard_roles[peer] = (role, epoch)
+            return
+        self._feed(n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows))
 
     def _tick(self, arg: tuple[int, int]) -> None:
         n = self.nodes[arg[0]]

@@ -10,7 +10,7 @@ from hacore import vrrp
 from hacore.config import NodeSpec
 from hacore.log import InMemoryLog, LogError, LogRecord
 from hacore.node import Node
-from hacore.roles import Role
+from hacore.roles import PeerRole, Role
 
 
 class DiskFull(LogError):
@@ -52,6 +52,8 @@ class SimNode:
         self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line
         self.timers: dict[int, int] = {}  # core timer id -> due
         self.last_heard: dict[str, int] = {}
+        # The witness's memory of each data node's last heartbeat: (role, epoch).
+        self.heard_roles: dict[str, tuple[PeerRole, int]] = {}
         self.believed_up: dict[str, bool] = {}
         self.role = Role.STANDBY
         self.fenced = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hacore.lease import may_write
 from hacore.roles import Role
 from sims.engine import Engine, Handler
 from sims.faults import HEALING, Fault
@@ -51,6 +52,7 @@ class World(Engine):
         if params.witness:
             self.nodes.append(SimNode(len(self.nodes), WITNESS_NAME, None))
         self.data = [n for n in self.nodes if not n.is_witness]
+        self.witness: SimNode | None = next((n for n in self.nodes if n.is_witness), None)
         self.by_name = {n.name: n for n in self.nodes}
         for member in self.nodes:
             member.others = tuple(m.name for m in self.nodes if m is not member)
@@ -119,7 +121,12 @@ class World(Engine):
         )
 
     def writable(self, n: SimNode) -> bool:
-        return n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary
+        """The runtime's write path: role, fence, Galera, and the write lease
+        (safety-first), checked at the instant of the write."""
+        if not (n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary):
+            return False
+        core = n.core
+        return core is not None and may_write(self.config, core.state, self.now, n.last_heard)
 
     def _component(self, n: SimNode) -> list[SimNode]:
         return [m for m in self.data if m.up and m.g_primary and m.g_gid == n.g_gid]

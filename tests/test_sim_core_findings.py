@@ -1,7 +1,8 @@
-"""Violations the fuzzer found that are not fixed yet (each replays a shrunk schedule).
+"""Violations the fuzzer found (each replays a shrunk schedule): regressions once fixed.
 
-Each test is ``xfail(strict=True)``: it fails today, and the day a fix lands it
-passes and the strict xfail turns it red, so the marker gets removed with the fix.
+An open finding is ``xfail(strict=True)``: it fails today, and the day a fix
+lands it passes and the strict xfail turns it red, so the marker goes with the
+fix and the test stays as a regression test.
 """
 
 from __future__ import annotations
@@ -27,18 +28,16 @@ def test_three_nodes_minority_does_not_bootstrap_away_the_majoritys_writes() -> 
     assert result.invariants["nothing-lost"], result.violations
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "safety-first, 2 nodes + witness: the active (n1) is paused 7.5 s; n2 "
-        "promotes with the witness's vote; at the instant n1 resumes it is still "
-        "active, unfenced and Galera-primary (the simulated Galera does not evict "
-        "a paused member), so two actives are writable until n1 handles its queued "
-        "inputs (invariant 2). Found by `hacore fuzz --witness --mode safety-first`."
-    ),
-)
-def test_safety_first_paused_active_resumes_writable_beside_the_new_active() -> None:
-    sched = parse_schedule("20s:pause:n1,27.5s:resume:n1")
+@pytest.mark.parametrize("resume", ["27.5s", "30s", "50s"])
+def test_safety_first_paused_active_resumes_writable_beside_the_new_active(resume: str) -> None:
+    """Found by `hacore fuzz --witness --mode safety-first`: the active (n1) is
+    paused; n2 promotes with the witness's vote; at the instant n1 resumes it was
+    still active, unfenced and Galera-primary, so two actives were writable
+    until n1 caught up with its queued inputs (invariant 2). Fixed by the write
+    lease (hacore.lease.may_write): the write path needs a majority heard within
+    timing.write_lease_us, counted from when each heartbeat was *sent*, so the
+    messages that waited in the paused node's socket renew nothing."""
+    sched = parse_schedule(f"20s:pause:n1,{resume}:resume:n1")
     result = make_simulation(
         "custom", 0, nodes=2, witness=True, mode=Mode.SAFETY_FIRST, schedule=sched
     ).run()
