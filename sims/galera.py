@@ -20,7 +20,7 @@ class Galera(World):
     """Components, primary-ness, IST/SST and rejoining."""
 
     def _galera_recompute(self) -> None:
-        members = [n for n in self.nodes if n.up]
+        members = [n for n in self.nodes if n.up and not n.g_held]
         seen: set[int] = set()
         for start in members:
             if start.index in seen:
@@ -38,7 +38,7 @@ class Galera(World):
             comp.sort(key=lambda x: x.index)
             self._galera_component(comp)
         for n in self.nodes:
-            if not n.up:
+            if not n.up or n.g_held:
                 n.g_primary = False
         self._gluster_sync()
 

@@ -58,6 +58,7 @@ class NodeLifecycle(World):
         if n.spec is not None:
             n.core = Node.recover(self.config, n.name, n.log)
             n.role = n.core.state.role
+            n.g_held = n.role in (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
             cfg = vrrp.VrrpConfig(n.spec.priority, self.p.advert_us, n.spec.address)
             n.router = vrrp.VrrpRouter.initial(cfg)
             n.boot_pending = True

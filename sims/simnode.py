@@ -65,6 +65,11 @@ class SimNode:
         self.g_primary = False
         self.g_gid = 0
         self.g_boot = False  # the component was forced primary by pc.bootstrap
+        # MariaDB not started yet: a node that restarts in the middle of a role
+        # (its log says active, promoting or demoting) waits for its plan's
+        # Galera step, so no automatic SST can overwrite writes it has not
+        # quarantined (the agent, not the init system, starts MariaDB).
+        self.g_held = False
         self.g_view: tuple[int, ...] = ()  # members of the last primary component (gvwstate)
         # k3s + litestream
         self.k3s_running = False

@@ -58,6 +58,9 @@ class Steps(World):
             n.k3s_running = True
             return ""
         if step == "make_galera_primary":
+            if n.g_held:  # the agent starts MariaDB now; it joins what it can
+                n.g_held = False
+                self._galera_recompute()
             if n.g_primary:
                 return ""
             if not eff.bootstrap_allowed:
@@ -97,6 +100,9 @@ class Steps(World):
             n.k3s_running = False
             return ""
         if step == "rejoin_galera":
+            if n.g_held:  # quarantine ran first: MariaDB may start (and SST) now
+                n.g_held = False
+                self._galera_recompute()
             self._rejoin(n)
             return ""
         if step == "resync_gluster":
