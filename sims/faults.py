@@ -110,5 +110,17 @@ def parse_schedule(text: str) -> tuple[Fault, ...]:
     return tuple(sorted(faults, key=lambda f: f.at))  # stable: same-instant order kept
 
 
+def check_schedule(faults: tuple[Fault, ...] | list[Fault], members: int) -> None:
+    """Refuse faults that cannot be applied to a cluster of ``members`` (data nodes
+    plus the witness): a majorities ring needs at least 3."""
+    for f in faults:
+        if f.kind == "partition" and f.target == "ring" and members < 3:
+            raise ScheduleError(
+                f"fault {f.text()!r}: a majorities ring needs at least 3 members "
+                f"(nodes plus witness), this cluster has {members}: with fewer, no "
+                "grudge lets each member see a different majority"
+            )
+
+
 def schedule_text(faults: tuple[Fault, ...] | list[Fault]) -> str:
     return ",".join(f.text() for f in faults)

@@ -15,9 +15,44 @@ from typing import Any
 
 from hacore import inputs as inp
 from hacore.roles import Command, Policy, Role
-from sims.faults import SECOND, Fault
+from sims.faults import SECOND, Fault, ScheduleError, check_schedule
 from sims.simnode import SimNode
 from sims.world import World
+
+
+def majorities_ring(order: list[int]) -> list[tuple[int, int]]:
+    """Jepsen's majorities ring over ``order`` (the members in ring order): every
+    member sees a majority of the members, itself included, and no two members see
+    the same majority. Returns the blocked directed links ``(src, dst)``: ``dst``
+    does not hear ``src``.
+
+    Jepsen's ``majorities-ring-perfect`` slides a window of ``m`` (a majority)
+    around the ring and gives each window to the member at its centre, which drops
+    everyone outside it. For an odd ``m`` that is the symmetric ring "everyone
+    within ``m // 2`` hops"; for an even ``m`` the window is lopsided (one-way
+    links). Where it fits (n >= 4) the even case is widened by one member to the
+    symmetric ring of radius ``m // 2``, still a majority and still distinct per
+    member (2 * (m // 2) + 1 < n), as Jepsen's stochastic variant keeps links
+    symmetric. With n = 3 (m = 2) a symmetric ring cannot give distinct majorities,
+    so it stays Jepsen's one-way ring: each member hears only its predecessor.
+    Below 3 members no such grudge exists (:class:`ScheduleError`).
+    """
+    n = len(order)
+    if n < 3:
+        raise ScheduleError(
+            f"partition ring needs at least 3 members (nodes plus witness), have {n}: "
+            "no grudge gives each member a different majority"
+        )
+    m = n // 2 + 1
+    back = m // 2
+    ahead = back if m % 2 or 2 * back + 1 < n else back - 1
+    blocked: list[tuple[int, int]] = []
+    for i, dst in enumerate(order):
+        for j, src in enumerate(order):
+            offset = (j - i) % n  # src is ``offset`` hops after dst
+            if src != dst and not (offset <= ahead or n - offset <= back):
+                blocked.append((src, dst))
+    return blocked
 
 
 class Nemesis(World):
@@ -26,6 +61,7 @@ class Nemesis(World):
     def inject(self, fault: Fault) -> None:
         """Add a fault while running (the fuzzer). Faults run last at their instant
         (priority 2), so a run with the same faults scheduled up front is identical."""
+        check_schedule((fault,), len(self.nodes))
         self.schedule = (*self.schedule, fault)
         self.push(fault.at, self._fault, fault, 2)
 
@@ -147,13 +183,7 @@ class Nemesis(World):
                         one_way += [(a, b), (b, a)]
                 del bridge
             else:
-                n = len(order)
-                reach = max(0, (self.total_votes // 2) // 2) if n > 3 else 0
-                for i, a in enumerate(order):
-                    for j, b in enumerate(order):
-                        d = min((i - j) % n, (j - i) % n)
-                        if a != b and d > max(reach, 1 if n > 3 else 0):
-                            one_way.append((a, b))
+                one_way = majorities_ring(order)
         elif spec.startswith("oneway-"):
             parts = spec.split("-")
             if len(parts) == 3 and parts[1] in self.by_name and parts[2] in self.by_name:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hacore.lease import may_write
 from hacore.roles import Role
 from sims.engine import Engine, Handler
-from sims.faults import HEALING, Fault
+from sims.faults import HEALING, Fault, check_schedule
 from sims.params import WITNESS_NAME, SimParams
 from sims.result import Span
 from sims.simnode import SimNode
@@ -54,6 +54,7 @@ class World(Engine):
         self.data = [n for n in self.nodes if not n.is_witness]
         self.witness: SimNode | None = next((n for n in self.nodes if n.is_witness), None)
         self.by_name = {n.name: n for n in self.nodes}
+        check_schedule(schedule, len(self.nodes))
         for member in self.nodes:
             member.others = tuple(m.name for m in self.nodes if m is not member)
         self.total_votes = len(self.nodes)
