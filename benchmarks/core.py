@@ -11,7 +11,11 @@ Figures:
 - decide: median and p99 latency of ``decide`` over every recorded input;
 - core per-event cost (replay) against a `transitions` machine driven through
   the same role transitions (one trigger per RoleChanged event of the same
-  log), measured in the same run, and their ratio (target <= 0.33).
+  log), measured in the same run, and their ratio (target <= 0.33);
+- recovery: ``Node.recover`` every 10 cycles of the same workload (the
+  simulator's crash/restart pattern: the log grows between restarts), against
+  a baseline on the same log at the same moments: a full verify and replay,
+  which is what recovery cost before snapshots; and their ratio.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hacore import inputs as inp  # noqa: E402
 from hacore.config import ClusterConfig, NodeSpec  # noqa: E402
 from hacore.decider import decide  # noqa: E402
 from hacore.evolve import evolve  # noqa: E402
+from hacore.log import replay_records, verify_records  # noqa: E402
 from hacore.node import Node  # noqa: E402
 from hacore.roles import Command, PeerRole, Role, TimerPurpose, VrrpStatus  # noqa: E402
 from hacore.state import NodeState  # noqa: E402
@@ -125,6 +130,28 @@ def workload(cycles: int) -> tuple[list[ev.Event], list[tuple[NodeState, inp.Inp
     return events, runner.pairs, runner
 
 
+def recovery(cycles: int, every: int) -> tuple[int, float, float]:
+    """Restart the node every ``every`` cycles; time recover and the full-replay baseline."""
+    runner = Runner()
+    restarts, recover_s, full_s = 0, 0.0, 0.0
+    clock = time.perf_counter
+    for i in range(1, cycles + 1):
+        runner.cycle()
+        if i % every:
+            continue
+        log = runner.node.log
+        start = clock()
+        verify_records("b", log.records())
+        full = replay_records("b", log.records())
+        full_s += clock() - start
+        start = clock()
+        runner.node = Node.recover(CONFIG, "b", log)
+        recover_s += clock() - start
+        assert runner.node.state == full
+        restarts += 1
+    return restarts, recover_s, full_s
+
+
 def best_of(runs: int, fn: object) -> float:
     assert callable(fn)
     times = []
@@ -208,6 +235,13 @@ def main() -> None:
     print(f"core_per_event: {per_event_core * 1e6:.3f} us")
     print(f"transitions_per_event: {per_event_machine * 1e6:.3f} us")
     print(f"core_to_transitions_ratio: {per_event_core / per_event_machine:.3f} ratio")
+
+    gc.collect()
+    restarts, recover_s, full_s = recovery(400, 10)
+    print(f"recover_restarts: {restarts} restarts (log grows to {len(events)} events)")
+    print(f"recover_per_restart: {recover_s / restarts * 1e3:.2f} ms")
+    print(f"full_replay_per_restart: {full_s / restarts * 1e3:.2f} ms")
+    print(f"recover_to_full_replay_ratio: {recover_s / full_s:.3f} ratio")
 
 
 if __name__ == "__main__":

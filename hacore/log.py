@@ -159,25 +159,58 @@ def make_records(
     return out
 
 
-def verify_records(node: str, records: Iterable[LogRecord]) -> int:
-    """Check sequence and chain; return the count. Raises :class:`ChainError`."""
+def verify_records(
+    node: str, records: Iterable[LogRecord], trusted: Sequence[LogRecord] = ()
+) -> int:
+    """Check sequence and chain; return the count. Raises :class:`ChainError`.
+
+    ``trusted`` (optional) holds records whose hashes were computed or checked
+    before, by position: a record that *is* (identity) the trusted one at its
+    position skips re-hashing, because a :class:`LogRecord` is frozen and
+    still hashes as it did. Its sequence number and link are checked all the
+    same, and any record that is not the very same object is hashed.
+    """
     prev = GENESIS_HASH
     expected_seq = 1
     count = 0
+    n_trusted = len(trusted)
+    sha256 = hashlib.sha256
     for r in records:
-        if r.seq != expected_seq:
-            raise ChainError(node, expected_seq, f"sequence gap or reorder (found {r.seq})")
+        seq = r.seq
+        if seq != expected_seq:
+            raise ChainError(node, expected_seq, f"sequence gap or reorder (found {seq})")
         if r.prev_hash != prev:
-            raise ChainError(node, r.seq, "previous-hash link broken")
-        digest = record_hash(
-            r.prev_hash, r.seq, r.node, r.epoch, r.at, r.kind, r.type, r.v, r.payload
-        )
-        if digest != r.hash:
-            raise ChainError(node, r.seq, "hash mismatch (record edited or corrupted)")
+            raise ChainError(node, seq, "previous-hash link broken")
+        if count >= n_trusted or trusted[count] is not r:
+            # record_hash(), inlined (prev_hash is prev, checked just above).
+            body = (
+                f"{prev}\n{seq}\n{r.node}\n{r.epoch}\n{r.at}\n"
+                f"{r.kind}\n{r.type}\n{r.v}\n{r.payload}"
+            )
+            digest = sha256(body.encode()).hexdigest()
+            if digest != r.hash:
+                raise ChainError(node, seq, "hash mismatch (record edited or corrupted)")
         prev = r.hash
         expected_seq += 1
         count += 1
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state folded out of records ``1..seq`` of a node's log.
+
+    It is valid for a log only while that log's record ``seq`` still has hash
+    ``hash``, and only once the log's chain verified: each hash covers the one
+    before it, so on a verified chain the hash at ``seq`` pins every record up
+    to ``seq`` to exactly those that were folded. ``evolve`` is a pure fold,
+    so folding the records after ``seq`` into ``state`` gives the state a full
+    replay gives. A snapshot is a cache: dropping it changes nothing but time.
+    """
+
+    seq: int
+    hash: str
+    state: NodeState
 
 
 class EventLog(Protocol):
@@ -193,15 +226,28 @@ class EventLog(Protocol):
 
 
 class InMemoryLog:
-    """The reference implementation of :class:`EventLog`, for tests and the simulator."""
+    """The reference implementation of :class:`EventLog`, for tests and the simulator.
+
+    Restarts are cheap here, so a simulated day can restart nodes often:
+    ``verify`` re-hashes only records it did not make or check before (see
+    :func:`verify_records`' ``trusted``), and :func:`replay_log` keeps a
+    :class:`Snapshot` at the head it replayed to, so the next recovery folds
+    only the records appended since.
+    """
 
     def __init__(self, node: str) -> None:
         self.node = node
         self._records: list[LogRecord] = []
+        # Records whose hashes this log computed (append) or checked (verify),
+        # by position; compared by identity, so a record swapped in is re-hashed.
+        self._hashed: list[LogRecord] = []
+        self.snapshot: Snapshot | None = None
 
     def append(self, entries: Sequence[codec.Message], epoch: int) -> list[LogRecord]:
         head = self._records[-1].hash if self._records else GENESIS_HASH
         new = make_records(self.node, len(self._records) + 1, head, epoch, entries)
+        if len(self._hashed) == len(self._records):
+            self._hashed.extend(new)
         self._records.extend(new)
         return new
 
@@ -209,7 +255,9 @@ class InMemoryLog:
         return iter(self._records[max(since, 1) - 1 :])
 
     def verify(self) -> int:
-        return verify_records(self.node, self._records)
+        count = verify_records(self.node, self._records, self._hashed)
+        self._hashed = list(self._records)
+        return count
 
     def __len__(self) -> int:
         return len(self._records)
@@ -219,14 +267,40 @@ class InMemoryLog:
         return self._records[-1].hash if self._records else GENESIS_HASH
 
 
-def replay_records(node: str, records: Iterable[LogRecord]) -> NodeState:
-    """Fold ``evolve`` over the event records."""
-    state = NodeState(name=node)
+def _fold(state: NodeState, records: Iterable[LogRecord]) -> NodeState:
     for r in records:
         if r.kind == EVENT:
             message = r.message()
             assert isinstance(message, ev.Event)
             state = evolve(state, message)
+    return state
+
+
+def replay_records(node: str, records: Iterable[LogRecord]) -> NodeState:
+    """Fold ``evolve`` over the event records."""
+    return _fold(NodeState(name=node), records)
+
+
+def replay_log(node: str, log: EventLog) -> NodeState:
+    """``replay_records(node, log.records())``, from a snapshot where the log keeps one.
+
+    Verify the log first (:meth:`hacore.node.Node.recover` does): a snapshot is
+    only as good as the chain it is pinned to. An :class:`InMemoryLog` whose
+    snapshot still matches its record (same seq, same hash) is replayed from
+    it; either way it keeps a new snapshot at the head replayed to.
+    """
+    if not isinstance(log, InMemoryLog):
+        return replay_records(node, log.records())
+    records = log._records
+    state, start = NodeState(name=node), 0
+    snap = log.snapshot
+    if snap is not None and snap.state.name == node and 0 < snap.seq <= len(records):
+        at = records[snap.seq - 1]
+        if at.seq == snap.seq and at.hash == snap.hash:
+            state, start = snap.state, snap.seq
+    state = _fold(state, records[start:])
+    if records:
+        log.snapshot = Snapshot(records[-1].seq, records[-1].hash, state)
     return state
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from hacore import inputs as inp
 from hacore.config import ClusterConfig
 from hacore.decider import Decision, initial_state, step
-from hacore.log import EventLog, InMemoryLog, replay_records
+from hacore.log import EventLog, InMemoryLog, replay_log
 from hacore.state import NodeState
 from hacore.table import Context
 
@@ -24,10 +24,15 @@ class Node:
 
     @classmethod
     def recover(cls, config: ClusterConfig, name: str, log: EventLog) -> Node:
-        """Rebuild a node from its durable log (after a crash or restart)."""
+        """Rebuild a node from its durable log (after a crash or restart).
+
+        The chain is verified first; the state is then a replay of the log,
+        from the log's snapshot when it keeps a valid one (the same state by
+        construction: see :class:`hacore.log.Snapshot`).
+        """
         node = cls(config, name, log)
         log.verify()
-        node.state = replay_records(name, log.records())
+        node.state = replay_log(name, log)
         return node
 
     def handle(self, received: inp.Input) -> Decision:
