@@ -7,6 +7,7 @@ arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -39,7 +40,12 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--duration", default=None, help="total simulated time, e.g. 120s")
     sim.add_argument("--schedule", default=None, help="explicit fault schedule (replays)")
     sim.add_argument("--log", default=None, metavar="FILE", help="write node logs to SQLite")
-    sim.add_argument("--timeline", default=None, metavar="FILE.svg", help="write an SVG timeline")
+    sim.add_argument(
+        "--timeline",
+        default=None,
+        metavar="FILE.svg",
+        help="write the timeline picture: FILE.svg, or FILE.html (an HTML page embedding it)",
+    )
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.add_argument(
         "--compare-policies",
@@ -77,6 +83,25 @@ def _err(message: str) -> int:
     return 2
 
 
+TIMELINE_SUFFIXES = (".svg", ".html")
+
+
+def _unwritable(path: str) -> str:
+    """Why ``path`` cannot be written (checked before a run), or "" when it can."""
+    target = os.path.abspath(path)
+    parent = os.path.dirname(target)
+    if os.path.isdir(target):
+        return "it is a directory"
+    if not os.path.isdir(parent):
+        return f"no directory {parent}"
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            return "the file is not writable"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable"
+    return ""
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from sims import report
     from sims.run import make_simulation
@@ -102,6 +127,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except ScheduleError as exc:
             return _err(str(exc))
     mode = Mode(args.mode) if args.mode else None
+    if args.timeline is not None:
+        if os.path.splitext(args.timeline)[1].lower() not in TIMELINE_SUFFIXES:
+            return _err(f"--timeline {args.timeline}: the file must end in .svg or .html")
+        why = _unwritable(args.timeline)
+        if why:
+            return _err(f"--timeline {args.timeline}: cannot write it: {why}")
+    if args.log is not None:
+        why = _unwritable(args.log)
+        if why:
+            return _err(f"--log {args.log}: cannot write it: {why}")
     if args.compare_policies:
         from sims.compare import compare_policies, render_comparison
 
@@ -126,16 +161,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return _err(str(exc))
     result = simulation.run()
     if args.timeline:
-        with open(args.timeline, "w", encoding="utf-8") as fh:
-            fh.write(report.svg_timeline(result))
+        html = os.path.splitext(args.timeline)[1].lower() == ".html"
+        picture = report.html_timeline(result) if html else report.svg_timeline(result)
+        try:
+            with open(args.timeline, "w", encoding="utf-8") as fh:
+                fh.write(picture)
+        except OSError as exc:
+            return _err(f"--timeline {args.timeline}: cannot write it: {exc.strerror or exc}")
     if args.log:
         from sims.store import write_logs
 
         try:
             write_logs(args.log, result)
         except Exception as exc:  # the store's typed errors; report, do not trace back
-            print(f"hacore simulate: cannot write {args.log}: {exc}", file=sys.stderr)
-            return 2
+            return _err(f"--log {args.log}: cannot write it: {exc}")
     if args.json:
         print(report.dumps(report.json_report(result)))
     else:

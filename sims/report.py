@@ -196,3 +196,16 @@ def svg_timeline(result: RunResult, width: int = 1000) -> str:
     parts.append(f'<text x="{width - right - 40}" y="{ly + 16}">{fmt_time(end)}</text>')
     parts.append("</g></svg>")
     return "\n".join(parts) + "\n"
+
+
+def html_timeline(result: RunResult) -> str:
+    """``--timeline FILE.html``: a standalone HTML page with the SVG inline."""
+    title = escape(
+        f"{result.scenario} seed {result.seed}: {result.params.policy}, {result.params.mode}"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>hacore simulate: {title}</title>\n"
+        "</head>\n<body>\n" + svg_timeline(result) + "</body>\n</html>\n"
+    )

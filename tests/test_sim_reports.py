@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -71,3 +72,80 @@ def test_cli_fuzz_json_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is False and data["examples"] >= 5
     assert main(["fuzz", "--examples", "0"]) == 2
+
+
+def test_timeline_html_is_an_html_page_embedding_the_svg(tmp_path: Path) -> None:
+    out = tmp_path / "t.html"
+    assert main(["simulate", "partition-heal", "--timeline", str(out), "--json"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<html" in text and "<body>" in text and text.rstrip().endswith("</html>")
+    svg = text[text.index("<svg") : text.index("</svg>") + len("</svg>")]
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    assert root.findall(f".//{SVG}g[@class='spans']/{SVG}rect")
+
+
+def _bad_paths(tmp_path: Path) -> dict[str, str]:
+    a_file = tmp_path / "plain"
+    a_file.write_text("x")
+    (tmp_path / "adir.svg").mkdir()
+    (tmp_path / "adir.db").mkdir()
+    return {
+        "missing-dir": "/nonexistent/dir/x",
+        "parent-is-a-file": str(a_file / "x"),
+        "is-a-directory": str(tmp_path / "adir"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing-dir", "parent-is-a-file", "is-a-directory"])
+def test_cli_timeline_to_an_unwritable_place_exits_two_before_running(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _bad_paths(tmp_path)[case] + ".svg"
+    assert main(["simulate", "partition-heal", "--timeline", path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the run
+    assert f"--timeline {path}: cannot write it" in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("name", ["t.png", "t.svgz", "t", "t.htm"])
+def test_cli_timeline_with_another_extension_exits_two(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    assert main(["simulate", "partition-heal", "--timeline", str(path)]) == 2
+    assert "must end in .svg or .html" in capsys.readouterr().err
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("case", ["missing-dir", "parent-is-a-file", "is-a-directory"])
+def test_cli_log_to_an_unwritable_place_exits_two_before_running(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _bad_paths(tmp_path)[case] + ".db"
+    assert main(["simulate", "partition-heal", "--log", path, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"--log {path}: cannot write it" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_cli_log_into_a_file_that_is_not_a_store_exits_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n" * 100)
+    assert main(["simulate", "partition-heal", "--log", str(path), "--json"]) == 2
+    assert f"--log {path}: cannot write it" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
+def test_cli_timeline_into_a_read_only_directory_exits_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = tmp_path / "ro"
+    locked.mkdir(mode=0o500)
+    assert main(["simulate", "partition-heal", "--timeline", str(locked / "t.svg")]) == 2
+    assert "is not writable" in capsys.readouterr().err
