@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -238,6 +238,10 @@ def run_fuzz(
             stateful_step_count=steps,
             deadline=None,
             database=None,
+            # The explain phase replays the shrunk failure many times to annotate
+            # hypothesis's own report, which the fuzzer never prints (seconds per
+            # failure for nothing).
+            phases=[phase for phase in Phase if phase is not Phase.explain],
             suppress_health_check=list(HealthCheck),
             print_blob=False,
         ),
@@ -250,6 +254,15 @@ def run_fuzz(
     except FuzzFailure as exc:
         failure = exc
     return FuzzOutcome(counter[0], failure, time.perf_counter() - wall)
+
+
+def shard_sizes(examples: int, jobs: int) -> list[int]:
+    """Split ``examples`` over at most ``jobs`` shards, the remainder spread one
+    each over the first shards (no shard of zero: fewer shards than jobs when
+    ``examples < jobs``)."""
+    shards = max(1, min(jobs, examples))
+    per, extra = divmod(examples, shards)
+    return [per + (1 if i < extra else 0) for i in range(shards)]
 
 
 def _shard(args: tuple[int, int, int, bool, str, str, int]) -> tuple[int, str | None, str, str]:
@@ -314,17 +327,18 @@ def main_fuzz(
             message = str(outcome.failure)
             command, schedule = outcome.failure.command, outcome.failure.schedule
     else:
-        per = max(1, examples // jobs)
+        sizes = shard_sizes(examples, jobs)
         shards = [
-            (per, nodes, seed * 100 + i, witness, str(policy), str(mode), i) for i in range(jobs)
+            (size, nodes, seed * 100 + i, witness, str(policy), str(mode), i)
+            for i, size in enumerate(sizes)
         ]
         ctx = multiprocessing.get_context("spawn")
         run = 0
-        with ctx.Pool(jobs) as pool:
-            for done, (count, msg, cmd, sch) in enumerate(pool.imap(_shard, shards), start=1):
+        with ctx.Pool(len(shards)) as pool:
+            for count, msg, cmd, sch in pool.imap(_shard, shards):
                 run += count
                 if not as_json:
-                    _bar(done, jobs)
+                    _bar(min(run, examples), examples)
                 if msg is not None and message is None:
                     message, command, schedule = msg, cmd, sch
     if not as_json:
