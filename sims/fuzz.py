@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +203,41 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
     return ClusterMachine
 
 
+def cli_hypothesis_home() -> str:
+    """Where ``hacore fuzz`` lets hypothesis keep its files (its example database is
+    off; it still caches the constants it finds in the code under test), instead of
+    ``.hypothesis/`` in the caller's working directory: ``$XDG_CACHE_HOME/hacore/
+    hypothesis`` (``~/.cache/hacore/hypothesis`` by default), or a fresh temporary
+    directory when that cannot be created."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "hacore", "hypothesis")
+    try:
+        os.makedirs(path, exist_ok=True)
+        if os.access(path, os.W_OK | os.X_OK):
+            return path
+    except OSError:
+        pass
+    return tempfile.mkdtemp(prefix="hacore-hypothesis-")
+
+
+@contextmanager
+def _hypothesis_home(path: str | None) -> Iterator[None]:
+    """Point hypothesis's storage at ``path`` for the duration (None: leave it)."""
+    if path is None:
+        yield
+        return
+    from hypothesis import configuration
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    configuration.set_hypothesis_home_dir(path)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(previous)
+
+
 @dataclass
 class FuzzOutcome:
     examples_run: int
@@ -218,8 +256,25 @@ def run_fuzz(
     seed: int = 0,
     steps: int = 12,
     progress: Callable[[int], None] | None = None,
+    home: str | None = None,
 ) -> FuzzOutcome:
-    """Run ``examples`` schedules; return the shrunk failure if one is found."""
+    """Run ``examples`` schedules; return the shrunk failure if one is found.
+    ``home``: hypothesis's storage directory for this run (None: hypothesis's own
+    choice, ``.hypothesis/`` in the working directory, as under pytest)."""
+    with _hypothesis_home(home):
+        return _run_fuzz(examples, nodes, witness, policy, mode, seed, steps, progress)
+
+
+def _run_fuzz(
+    examples: int,
+    nodes: int,
+    witness: bool,
+    policy: Policy,
+    mode: Mode,
+    seed: int,
+    steps: int,
+    progress: Callable[[int], None] | None,
+) -> FuzzOutcome:
     cfg = FuzzConfig(nodes, witness, policy, mode, seed)
     counter = [0]
     machine = make_machine(cfg, counter)
@@ -265,8 +320,10 @@ def shard_sizes(examples: int, jobs: int) -> list[int]:
     return [per + (1 if i < extra else 0) for i in range(shards)]
 
 
-def _shard(args: tuple[int, int, int, bool, str, str, int]) -> tuple[int, str | None, str, str]:
-    examples, nodes, seed, witness, policy, mode, _index = args
+def _shard(
+    args: tuple[int, int, int, bool, str, str, int, str | None],
+) -> tuple[int, str | None, str, str]:
+    examples, nodes, seed, witness, policy, mode, _index, home = args
     out = run_fuzz(
         examples=examples,
         nodes=nodes,
@@ -274,6 +331,7 @@ def _shard(args: tuple[int, int, int, bool, str, str, int]) -> tuple[int, str | 
         policy=Policy(policy),
         mode=Mode(mode),
         seed=seed,
+        home=home,
     )
     if out.failure is None:
         return out.examples_run, None, "", ""
@@ -312,6 +370,7 @@ def main_fuzz(
     wall = time.perf_counter()
     message: str | None = None
     command = schedule = ""
+    home = cli_hypothesis_home()
     if jobs == 1:
         outcome = run_fuzz(
             examples=examples,
@@ -321,6 +380,7 @@ def main_fuzz(
             mode=mode,
             seed=seed,
             progress=None if as_json else lambda n: _bar(min(n, examples), examples),
+            home=home,
         )
         run = outcome.examples_run
         if outcome.failure is not None:
@@ -329,7 +389,7 @@ def main_fuzz(
     else:
         sizes = shard_sizes(examples, jobs)
         shards = [
-            (size, nodes, seed * 100 + i, witness, str(policy), str(mode), i)
+            (size, nodes, seed * 100 + i, witness, str(policy), str(mode), i, home)
             for i, size in enumerate(sizes)
         ]
         ctx = multiprocessing.get_context("spawn")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +97,33 @@ def test_cli_fuzz_jobs_two_exits_one_with_the_reproducer(
     assert data["found"] is True
     assert data["replay"].startswith("hacore simulate custom --seed ")
     assert "--schedule '" in data["replay"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cli_fuzz_leaves_no_hypothesis_directory_in_the_working_directory(
+    tmp_path: Path, jobs: str
+) -> None:
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    code = "import sys; from adapters.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["fuzz", "--examples", "3", "--jobs", jobs, "--json"]
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed argv
+        [sys.executable, "-c", code, *argv], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(work.iterdir()) == []  # no .hypothesis/
+    assert (cache / "hacore" / "hypothesis").is_dir()
+
+
+def test_cli_fuzz_restores_hypothesis_storage_for_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hypothesis.configuration import storage_directory
+
+    before = storage_directory("x", intent_to_write=False).path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["fuzz", "--examples", "2", "--json"]) == 0
+    capsys.readouterr()
+    assert storage_directory("x", intent_to_write=False).path == before
+    assert (tmp_path / "hacore" / "hypothesis").is_dir()
