@@ -110,6 +110,12 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
 
+def _seconds(us: int) -> str:
+    """A time axis label: seconds with a unit and at most one decimal."""
+    text = f"{us / 1e6:.1f}".removesuffix(".0")
+    return f"{text} s"
+
+
 def svg_timeline(result: RunResult, width: int = 1000) -> str:
     """A hand-written SVG: nodes as rows, time across, role as colour."""
     names = list(dict.fromkeys(span.node for span in result.spans))
@@ -192,8 +198,11 @@ def svg_timeline(result: RunResult, width: int = 1000) -> str:
         f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="#f03b20" fill-opacity="0.2"/>'
         f'<text x="{lx + 15}" y="{ly}">partition / pause</text>'
     )
-    parts.append(f'<text x="{left}" y="{ly + 16}">0 s</text>')
-    parts.append(f'<text x="{width - right - 40}" y="{ly + 16}">{fmt_time(end)}</text>')
+    parts.append(f'<text class="start" x="{left}" y="{ly + 16}">0 s</text>')
+    parts.append(
+        f'<text class="end" x="{width - right}" y="{ly + 16}" text-anchor="end">'
+        f"{_seconds(end)}</text>"
+    )
     parts.append("</g></svg>")
     return "\n".join(parts) + "\n"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -149,3 +150,22 @@ def test_cli_timeline_into_a_read_only_directory_exits_two(
     locked.mkdir(mode=0o500)
     assert main(["simulate", "partition-heal", "--timeline", str(locked / "t.svg")]) == 2
     assert "is not writable" in capsys.readouterr().err
+
+
+def test_timeline_svg_end_label_is_seconds_with_a_unit_and_one_decimal() -> None:
+    result = make_simulation("partition-heal", 1).run()
+    assert result.sim_us % 100_000 != 0  # the run's end is not a round number
+    root = ET.fromstring(svg_timeline(result))
+    label = root.findall(f".//{SVG}g[@class='legend']/{SVG}text")[-1]  # the axis's end
+    assert label.text is not None
+    assert re.fullmatch(r"\d+(\.\d)? s", label.text), label.text
+    assert float(label.text.removesuffix(" s")) == pytest.approx(result.sim_us / 1e6, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("us", "text"), [(126_129_370, "126.1 s"), (120_000_000, "120 s"), (49_960_000, "50 s")]
+)
+def test_timeline_seconds_label(us: int, text: str) -> None:
+    from sims.report import _seconds
+
+    assert _seconds(us) == text
