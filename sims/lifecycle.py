@@ -61,7 +61,7 @@ class NodeLifecycle(World):
             n.g_held = n.role in (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
             cfg = vrrp.VrrpConfig(n.spec.priority, self.p.advert_us, n.spec.address)
             n.router = vrrp.VrrpRouter.initial(cfg)
-            n.boot_pending = True
+            n.backlog = []
             self._feed(n, inp.Booted(self.now))
             self._vrrp(n, vrrp.Start(self.now))
         for other in self.nodes:
@@ -92,26 +92,33 @@ class NodeLifecycle(World):
     # ------------------------------------------------------- core feeding ----
 
     def _feed(self, n: SimNode, received: inp.Input) -> None:
+        """Hand one observation to the core, behind any that still wait for the disk."""
+        if n.backlog:
+            n.backlog.append(received)
+            self._drain(n)
+            return
+        if not self._decide(n, received):
+            n.backlog.append(received)
+
+    def _drain(self, n: SimNode) -> None:
+        """Retry the waiting observations in order; stop at the first the log refuses."""
+        while n.backlog and n.core is not None:
+            if not self._decide(n, n.backlog[0]):
+                return
+            n.backlog.pop(0)
+
+    def _decide(self, n: SimNode, received: inp.Input) -> bool:
+        """One decision, persisted before acting; False when the log refused it."""
         core = n.core
         assert core is not None
-        if n.boot_pending and not isinstance(received, inp.Booted):
-            # A runtime makes Booted durable before anything else: it is the one
-            # input no later observation can stand in for (it re-arms timers and
-            # restarts what the crash stopped). Retried while the disk is full.
-            self._feed(n, inp.Booted(self.now))
-            if n.boot_pending:
-                self.append_failures += 1
-                return
         before = core.state
         try:
             decision = core.handle(received)
         except DiskFull:
             self.append_failures += 1
-            return
-        if isinstance(received, inp.Booted):
-            n.boot_pending = False
+            return False
         if not decision.events:
-            return
+            return True
         after = decision.state
         broken = invariants.epochs_monotonic_now(n.name, before, after)
         if broken:
@@ -126,6 +133,7 @@ class NodeLifecycle(World):
         for effect in decision.effects:
             self._effect(n, effect)
         self._observe()
+        return True
 
     def _role(self, n: SimNode, role: Role, epoch: int) -> None:
         n.role = role

@@ -117,6 +117,8 @@ class Nemesis(World):
             for n in self._targets(f.target):
                 n.log.full = False
                 self._unshade_node(n.name)
+                if n.up and not n.paused:
+                    self._drain(n)
         elif kind == "noise":
             self.loss = float(f.target or "0") / 100
             self.dup = float(f.arg or "0") / 100

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hacore import inputs as inp
 from hacore import vrrp
 from hacore.config import NodeSpec
 from hacore.log import InMemoryLog, LogError, LogRecord
@@ -43,7 +44,10 @@ class SimNode:
         self.up = False
         self.paused = False
         self.inc = 0  # incarnation: events of a previous life are dropped
-        self.boot_pending = False  # Booted not yet durable (disk full at boot)
+        # Observations the log could not take yet (disk full), oldest first: a
+        # runtime keeps them in order and retries, it never drops one (keepalived
+        # does not say MASTER twice). Booted is the first after a restart.
+        self.backlog: list[inp.Input] = []
         self.others: tuple[str, ...] = ()  # the other members' names, in index order
         self.hb_state: object = None  # the core state hb_msg was built from
         self.hb_msg: tuple[Any, ...] = ()

@@ -69,3 +69,30 @@ def test_switchover_during_a_partition_then_crash_loses_no_acknowledged_write() 
     )
     result = make_simulation("custom", 0, nodes=2, schedule=sched).run()
     assert result.invariants["nothing-lost"], result.violations
+
+
+@pytest.mark.parametrize(
+    ("nodes", "witness", "schedule"),
+    [
+        (2, True, "20s:switchover,20s:diskfull:n2,23.5s:heal,23.5s:diskok:all"),
+        (3, False, "20s:crash:n1,20s:restart:n1,20s:diskfull:n1,24s:heal,24s:diskok:all"),
+        (5, False, "20s:diskfull:n2,20s:switchover,23.5s:heal,23.5s:diskok:all"),
+    ],
+)
+def test_an_observation_the_full_disk_refused_is_decided_once_it_is_back(
+    nodes: int, witness: bool, schedule: str
+) -> None:
+    """Found by `hacore fuzz --mode safety-first` (seed 11): the VRRP MASTER report
+    reached a node whose disk was full; the runtime dropped it, keepalived never says
+    MASTER twice, and every node stayed standby forever. The runtime keeps refused
+    observations in order and retries them (the core decides nothing it could not
+    persist, and loses nothing it was told)."""
+    result = make_simulation(
+        "custom",
+        11000,
+        nodes=nodes,
+        witness=witness,
+        mode=Mode.SAFETY_FIRST,
+        schedule=parse_schedule(schedule),
+    ).run()
+    assert result.invariants["convergence"], result.violations
