@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from realdaemon import require_root_tools
 
 from adapters.cli import main
 from hacore.roles import Mode, Policy
@@ -142,14 +144,21 @@ def test_cli_log_into_a_file_that_is_not_a_store_exits_two(
     assert f"--log {path}: cannot write it" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
 def test_cli_timeline_into_a_read_only_directory_exits_two(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     locked = tmp_path / "ro"
     locked.mkdir(mode=0o500)
-    assert main(["simulate", "partition-heal", "--timeline", str(locked / "t.svg")]) == 2
-    assert "is not writable" in capsys.readouterr().err
+    immutable = os.geteuid() == 0  # root ignores modes: make the directory immutable
+    if immutable:
+        require_root_tools("chattr")
+        subprocess.run(["chattr", "+i", str(locked)], check=True)  # noqa: S603
+    try:
+        assert main(["simulate", "partition-heal", "--timeline", str(locked / "t.svg")]) == 2
+        assert "is not writable" in capsys.readouterr().err
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(locked)], check=True)  # noqa: S603
 
 
 def test_timeline_svg_end_label_is_seconds_with_a_unit_and_one_decimal() -> None:
