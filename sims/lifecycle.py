@@ -51,6 +51,7 @@ class NodeLifecycle(World):
         n.inc += 1
         n.timers = {}
         n.last_heard = {}
+        n.lease_heard = {}
         n.believed_up = {}
         n.fenced = True
         n.fifo_at = 0

@@ -173,6 +173,8 @@ class Network(World):
             n.heard_roles[peer] = (role, epoch)
             return
         self._feed(n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows))
+        if not n.backlog:  # decided, not waiting for the disk: the lease may count it
+            n.lease_heard[peer] = max(sent_at, n.lease_heard.get(peer, 0))
 
     def _tick(self, arg: tuple[int, int]) -> None:
         n = self.nodes[arg[0]]

@@ -56,6 +56,11 @@ class SimNode:
         self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line
         self.timers: dict[int, int] = {}  # core timer id -> due
         self.last_heard: dict[str, int] = {}
+        # The write lease's clock: when each peer's heartbeat that the core has
+        # *decided* was sent. A heartbeat still waiting in the backlog (disk
+        # full) renews nothing: the core's view of whom the peer follows is
+        # older than the heartbeat.
+        self.lease_heard: dict[str, int] = {}
         # The witness's memory of each data node's last heartbeat: (role, epoch).
         self.heard_roles: dict[str, tuple[PeerRole, int]] = {}
         self.believed_up: dict[str, bool] = {}

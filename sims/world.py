@@ -127,7 +127,7 @@ class World(Engine):
         if not (n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary):
             return False
         core = n.core
-        return core is not None and may_write(self.config, core.state, self.now, n.last_heard)
+        return core is not None and may_write(self.config, core.state, self.now, n.lease_heard)
 
     def _component(self, n: SimNode) -> list[SimNode]:
         return [m for m in self.data if m.up and m.g_primary and m.g_gid == n.g_gid]
