@@ -44,7 +44,13 @@ def lease_votes(state: NodeState, now_us: int, last_heard: Mapping[str, int], le
 def may_write(
     config: ClusterConfig, state: NodeState, now_us: int, last_heard: Mapping[str, int]
 ) -> bool:
-    """May this node accept a client write at ``now_us``?"""
+    """May this node accept a client write at ``now_us``?
+
+    ``last_heard`` maps each peer to the *send* time of its latest heartbeat
+    that this node's decider has already taken in: a heartbeat still queued
+    (the node was paused, or its log refused the input) must not renew the
+    lease, because ``state`` does not reflect whom that peer follows yet.
+    """
     if state.role is not Role.ACTIVE or state.frozen:
         return False
     if config.mode is Mode.AVAILABILITY_FIRST:
