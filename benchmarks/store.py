@@ -7,6 +7,10 @@ Prints one figure per line, ``name: value unit``:
 * ``plain_<sync>_batch<N>``: the same rows through plain ``sqlite3``
   ``executemany``, one transaction per batch, same PRAGMAs, no hashing;
 * ``ratio_<sync>_batch<N>``: the two divided (target >= 0.5 for FULL, batch 100);
+* ``forced_full_normal_batch<N>``: the share of those NORMAL batches the
+  store commits with FULL anyway (they hold an event that changes role or
+  epoch or precedes an effect: ``_core.needs_full_sync``); plain sqlite3
+  never does, which is most of the NORMAL ratios' gap;
 * ``hash_chain_only``: records/s through ``hacore.log.make_records`` alone,
   the cost every append pays before SQLite sees a row;
 * ``replay``: events/s from the file through decode and ``evolve``
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                 count = min(len(messages), 1000 * scale * batch)
                 sample = messages[:count]
                 # The baseline writes exactly the rows the store writes.
-                rows = core.record_rows(InMemoryLog("a").append(sample, 0))
+                records = InMemoryLog("a").append(sample, 0)
+                rows = core.record_rows(records)
                 # Best of three, interleaved: this VM's fsync time is noisy.
                 plain = max(bench_plain(fresh(), sync, batch, rows) for _ in range(3))
                 ours = max(bench_store(fresh(), sync, batch, sample) for _ in range(3))
@@ -118,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"append_{name}: {ours:,.0f} records/s")
                 print(f"plain_{name}: {plain:,.0f} records/s")
                 print(f"ratio_{name}: {ours / plain:.2f} x")
+                if sync == core.NORMAL:
+                    chunks = [records[i : i + batch] for i in range(0, len(records), batch)]
+                    forced = sum(core.needs_full_sync(chunk) for chunk in chunks) / len(chunks)
+                    print(f"forced_full_{name}: {forced:.0%} of batches")
         # The floor under every append: the core's chain (canonical JSON + SHA-256).
         start = time.perf_counter()
         for i in range(0, len(messages), 100):

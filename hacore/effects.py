@@ -102,6 +102,26 @@ class ProbeVrrp(Effect):
     key: str
 
 
+# The event types for which ``effects_of`` can yield an effect (kept beside it;
+# ``tests/test_store_sync.py`` checks it against ``effects_of`` for every
+# registered event type). A batch holding one precedes an action, so the store
+# commits it with ``synchronous=FULL`` whatever its configured mode.
+EFFECT_EVENTS: tuple[type[ev.Event], ...] = (
+    ev.StepStarted,  # RunStep
+    ev.TimerArmed,  # StartTimer
+    ev.TimerDisarmed,  # CancelTimer
+    ev.RoleChanged,  # Announce, FenceWrites, StopServices
+    ev.EpochOpened,  # Announce
+    ev.SplitBrainDetected,  # Announce
+    ev.PriorityYielded,  # SetPriorityYield
+    ev.PriorityRestored,  # SetPriorityYield
+    ev.Frozen,  # FenceWrites
+    ev.Unfrozen,  # FenceWrites
+    ev.NodeBooted,  # ProbeVrrp, StartTimer (re-armed)
+)
+EFFECT_EVENT_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in EFFECT_EVENTS)
+
+
 def effects_of(state: NodeState, events: Sequence[ev.Event]) -> list[Effect]:
     """The effects justified by ``events``, given the state after applying them."""
     out: list[Effect] = []

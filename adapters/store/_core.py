@@ -53,7 +53,8 @@ from adapters.store.errors import (
     WriterBusyError,
 )
 from hacore import events as ev
-from hacore.log import GENESIS_HASH, ChainError, LogRecord, record_hash, verify_records
+from hacore.effects import EFFECT_EVENT_TYPES
+from hacore.log import EVENT, GENESIS_HASH, ChainError, LogRecord, record_hash, verify_records
 
 FORMAT = "hacore-event-store"
 SCHEMA_VERSION = "1"
@@ -62,9 +63,13 @@ FULL = "FULL"
 NORMAL = "NORMAL"
 SYNCHRONOUS_MODES = (FULL, NORMAL)
 
-# Events after which the node acts or tells peers: always committed with FULL,
-# even when the store runs with NORMAL for speed.
-DURABLE_TYPES = frozenset({ev.RoleChanged.TYPE, ev.EpochOpened.TYPE})
+# Events that change role or epoch, and events that precede an effect (the
+# core's own list, ``hacore.effects.EFFECT_EVENT_TYPES``): a batch holding one
+# is always committed with FULL, even when the store runs with NORMAL for
+# speed, because the node acts (or tells peers) as soon as the append returns.
+DURABLE_TYPES: frozenset[str] = (
+    frozenset({ev.RoleChanged.TYPE, ev.EpochOpened.TYPE}) | EFFECT_EVENT_TYPES
+)
 
 SCHEMA = (
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID""",
@@ -131,7 +136,8 @@ def batch_row(node: str, records: Sequence[LogRecord]) -> tuple[str, int, int, s
 
 
 def needs_full_sync(records: Sequence[LogRecord]) -> bool:
-    return any(r.type in DURABLE_TYPES for r in records)
+    """Must this batch commit with ``synchronous=FULL`` even in NORMAL mode?"""
+    return any(r.kind == EVENT and r.type in DURABLE_TYPES for r in records)
 
 
 # -- verification --------------------------------------------------------------

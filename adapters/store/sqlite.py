@@ -82,7 +82,8 @@ class SqliteStore:
 
         ``synchronous``: ``"FULL"`` (default; every append is on disk when it
         returns) or ``"NORMAL"`` (benchmarks, simulator output: a power loss may
-        drop the last appends, but role and epoch changes still commit FULL).
+        drop the last appends, but a batch that changes role or epoch or
+        precedes an effect still commits FULL: ``_core.needs_full_sync``).
         ``max_page_count`` caps the file (SQLite's quota; tests use it to
         simulate a full disk). Raises :class:`StorePathError`,
         :class:`NotAStoreError`, :class:`CorruptLogError`, :class:`TornTailError`.
