@@ -72,8 +72,11 @@ and starts again from ``VrrpRouter.initial(config)`` — no advert, no report.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 __all__ = [
     "Action",
@@ -141,6 +144,17 @@ def master_down_interval(priority: int, advert_interval: float) -> float:
     return DOWN_TIMER_ADVERTS * advert_interval + skew_time(priority, advert_interval)
 
 
+@functools.lru_cache(maxsize=1024)
+def _address_number(address: str) -> int:
+    """The numeric value of a dotted IPv4 address (R8 compares them), parsed once.
+
+    A cluster has a handful of addresses; a MASTER compares its own and the
+    sender's on every advert it receives. Invalid text raises as before (an
+    exception is never cached).
+    """
+    return int(ipaddress.IPv4Address(address))
+
+
 # ----------------------------------------------------------------- state ----
 
 
@@ -196,7 +210,7 @@ class VrrpConfig:
 
     @property
     def address_int(self) -> int:
-        return int(ipaddress.IPv4Address(self.address))
+        return _address_number(self.address)
 
     @property
     def wants_master(self) -> bool:
@@ -236,6 +250,39 @@ class VrrpRouter:
     @property
     def master_down_interval_us(self) -> int:
         return master_down_interval_us(self.priority, self.master_adver_interval_us)
+
+
+def _setter(*changed: str) -> Callable[..., VrrpRouter]:
+    """A copy of a router with the named fields set positionally.
+
+    ``dataclasses.replace`` (field introspection, a kwargs dict, the frozen
+    ``__init__``) was most of ``step``'s cost in the simulator; ``VrrpRouter``
+    has no ``__post_init__``, so building the copy slot by slot gives the same
+    value. The pattern of :func:`hacore.evolve._setter`, kept local so this
+    module stays self-contained.
+    """
+    names = tuple(f.name for f in fields(VrrpRouter))
+    assert set(changed) <= set(names) and not hasattr(VrrpRouter, "__post_init__")
+    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": VrrpRouter}
+    lines = [f"def setter(obj, {', '.join(changed)}):", "    new = NEW(CLS)"]
+    for i, name in enumerate(names):
+        # The slot's bound __set__, looked up once here rather than per call.
+        scope[f"S{i}"] = VrrpRouter.__dict__[name].__set__
+        lines.append(f"    S{i}(new, {name if name in changed else 'obj.' + name})")
+    lines.append("    return new")
+    exec("\n".join(lines), scope)  # generated from the class's own fields
+    fn: Callable[..., VrrpRouter] = scope["setter"]
+    return fn
+
+
+_set_timer = _setter("timer_kind", "timer_due", "timer_generation")
+# A role change or an accepted advert: the interval and the new timer at once.
+_set_interval_timer = _setter(
+    "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
+)
+_set_state_interval_timer = _setter(
+    "state", "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
+)
 
 
 # -------------------------------------------------------------- stimuli ----
@@ -338,22 +385,21 @@ _Result = tuple[VrrpRouter, tuple[Action, ...]]
 
 def _arm(r: VrrpRouter, kind: TimerKind, due: int) -> tuple[VrrpRouter, ArmTimer]:
     gen = r.timer_generation + 1
-    return replace(r, timer_kind=kind, timer_due=due, timer_generation=gen), ArmTimer(due, gen)
+    return _set_timer(r, kind, due, gen), ArmTimer(due, gen)
 
 
 def _cancel(r: VrrpRouter) -> tuple[VrrpRouter, CancelTimer]:
     # A new generation makes any TimerFired already scheduled stale.
     gen = r.timer_generation + 1
-    return replace(
-        r, timer_kind=TimerKind.NONE, timer_due=None, timer_generation=gen
-    ), CancelTimer()
+    return _set_timer(r, TimerKind.NONE, None, gen), CancelTimer()
 
 
 def _become_master(r: VrrpRouter, at: int) -> _Result:
     old = r.state
     interval = r.config.advert_interval_us
-    r = replace(r, state=VrrpState.MASTER, master_adver_interval_us=interval)
-    r, arm = _arm(r, TimerKind.ADVER, at + interval)
+    due, gen = at + interval, r.timer_generation + 1
+    r = _set_state_interval_timer(r, VrrpState.MASTER, interval, TimerKind.ADVER, due, gen)
+    arm = ArmTimer(due, gen)
     return r, (
         SendAdvert(r.priority, interval),
         arm,
@@ -363,9 +409,10 @@ def _become_master(r: VrrpRouter, at: int) -> _Result:
 
 def _become_backup(r: VrrpRouter, at: int, interval_us: int) -> _Result:
     old = r.state
-    r = replace(r, state=VrrpState.BACKUP, master_adver_interval_us=interval_us)
-    r, arm = _arm(r, TimerKind.MASTER_DOWN, at + r.master_down_interval_us)
-    return r, (arm, StateChanged(old, VrrpState.BACKUP, r.priority))
+    due = at + master_down_interval_us(r.priority, interval_us)
+    gen = r.timer_generation + 1
+    r = _set_state_interval_timer(r, VrrpState.BACKUP, interval_us, TimerKind.MASTER_DOWN, due, gen)
+    return r, (ArmTimer(due, gen), StateChanged(old, VrrpState.BACKUP, r.priority))
 
 
 def _on_start(r: VrrpRouter, s: Start) -> _Result:
@@ -416,15 +463,17 @@ def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
             accept = a.at < r.preempt_hold_until
         if not accept:
             return r, ()  # R5: the down timer will fire
-        r = replace(r, master_adver_interval_us=a.interval_us)  # R4
-        r, arm = _arm(r, TimerKind.MASTER_DOWN, a.at + r.master_down_interval_us)
-        return r, (arm,)
+        # R4: adopt the interval, re-arm the down timer (one copy of the router)
+        due = a.at + master_down_interval_us(r.priority, a.interval_us)
+        gen = r.timer_generation + 1
+        r = _set_interval_timer(r, a.interval_us, TimerKind.MASTER_DOWN, due, gen)
+        return r, (ArmTimer(due, gen),)
     if r.state is VrrpState.MASTER:
         if a.priority == 0:  # R7
             r, arm = _arm(r, TimerKind.ADVER, a.at + r.config.advert_interval_us)
             return r, (SendAdvert(r.priority, r.config.advert_interval_us), arm)
-        own = r.config.address_int
-        sender = int(ipaddress.IPv4Address(a.sender))
+        own = _address_number(r.config.address)
+        sender = _address_number(a.sender)
         if a.priority > r.priority or (a.priority == r.priority and sender > own):  # R8
             return _become_backup(r, a.at, a.interval_us)
         if sender == own:
