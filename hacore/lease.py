@@ -5,7 +5,11 @@ Rules
 * availability-first: an active node writes (the reference system's rule).
 * safety-first: an active node writes only while it holds a *lease*: within
   the last ``timing.write_lease_us`` it has heard from enough peers that back
-  it (follow it, or follow nobody) to make a majority with its own vote.
+  it *explicitly* (they follow it) to make a majority with its own vote. A
+  peer that follows nobody backs nobody: a free vote can be counted by a
+  challenger on the other side of an asymmetric partition, so it must not
+  also keep the old active writable (found by the fuzzer: a one-way cut plus
+  a paused active).
 * The lease must be shorter than the time a voter takes to drop its backing
   (the runtime's peer timeout), so that by the time a challenger can gather a
   majority every lease of the old active has run out. Clocks are assumed to
@@ -30,13 +34,13 @@ from hacore.state import NodeState
 
 
 def lease_votes(state: NodeState, now_us: int, last_heard: Mapping[str, int], lease_us: int) -> int:
-    """This node's vote plus the peers heard within the lease that back it."""
+    """This node's vote plus the peers heard within the lease that follow it."""
     votes = 1
     for view in state.peers:
         heard = last_heard.get(view.name)
         if heard is None or now_us - heard > lease_us:
             continue
-        if view.follows in ("", state.name):
+        if view.follows == state.name:
             votes += 1
     return votes
 

@@ -47,3 +47,13 @@ def test_only_an_unfrozen_active_writes() -> None:
     d = Driver(cluster(3, mode=Mode.SAFETY_FIRST), "b")
     now = 10 * S
     assert not may_write(d.config, d.state, now, {"a": now, "c": now})  # a standby
+
+
+def test_a_peer_that_follows_nobody_renews_nothing() -> None:
+    """A free vote can be counted by a challenger behind an asymmetric partition,
+    so only explicit backing keeps the old active writable (fuzzer, seed 31)."""
+    d = active_a(Mode.SAFETY_FIRST)
+    d.heard("b", PeerRole.STANDBY, follows="")
+    now = 70 * S
+    assert lease_votes(d.state, now, {"b": now}, d.config.timing.write_lease_us) == 1
+    assert not may_write(d.config, d.state, now, {"b": now})

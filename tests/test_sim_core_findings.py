@@ -109,3 +109,17 @@ def test_an_observation_the_full_disk_refused_is_decided_once_it_is_back(
         schedule=parse_schedule(schedule),
     ).run()
     assert result.invariants["convergence"], result.violations
+
+
+def test_a_free_vote_keeps_no_paused_active_writable_behind_a_one_way_cut() -> None:
+    """Found by `hacore fuzz --nodes 3 --mode safety-first` (seed 31): n2 -> n3 is
+    cut one way and the active n1 is paused. n3 hears nobody and follows nobody;
+    n2 counts that free vote and promotes, while the lease of the resumed n1 also
+    counted it: two writable actives. The lease now counts only peers that follow
+    the node explicitly."""
+    sched = parse_schedule(
+        "20s:partition:oneway-n2-n3,20s:pause:n1,29.5s:heal,29.5s:resume:all,"
+        "29.5s:diskok:all,29.5s:restart:all"
+    )
+    result = make_simulation("custom", 31000, nodes=3, mode=Mode.SAFETY_FIRST, schedule=sched).run()
+    assert result.invariants["one-active-per-epoch"], result.violations
