@@ -917,6 +917,13 @@ def a_finish_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event
             batch.arm(TimerPurpose.HOLD_DOWN, ctx.config.timing.hold_down_us)
         if state.split_winner:
             batch.add(ev.SplitBrainCleared(i.at))
+        if state.frozen:
+            # Frozen means "an active awaiting the operator's choice". A node
+            # that demoted anyway (it restarted, or lost its VIP) has
+            # quarantined its divergent state and holds nothing to choose
+            # between: staying frozen would bar it from ever promoting again
+            # (found by the fuzzer: every node standby, forever).
+            batch.add(ev.Unfrozen(i.at))
     return batch.events
 
 
@@ -1023,3 +1030,110 @@ def a_resume_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event
 ACTIONS: dict[str, Action] = {
     name[2:]: fn for name, fn in sorted(globals().items()) if name.startswith("a_")
 }
+
+
+# ---------------------------------------------------------------------------
+# Quiet heartbeats: a shortcut for the commonest input, proven against the cells.
+# ---------------------------------------------------------------------------
+
+# The PEER_HEARD cells :func:`quiet_heartbeat` was written against. The decider
+# takes the shortcut only for a role whose cell is still exactly this one, so
+# editing a cell turns the shortcut off for that role instead of making it wrong.
+QUIET_PEER_HEARD_CELLS: dict[Role, tuple[Rule, ...]] = {
+    S: (STRANGER, Rule("may_promote", P, "start_promotion"), Rule("always", S, "observe_peer")),
+    P: (
+        STRANGER,
+        Rule("quorum_lost_after", D, "abort_promotion"),
+        Rule("always", P, "observe_peer"),
+    ),
+    A: (
+        STRANGER,
+        Rule("split_brain_manual", A, "freeze"),
+        Rule("split_brain_winner", A, "win_split_brain"),
+        Rule("split_brain_loser", D, "lose_split_brain"),
+        Rule("split_brain_opened", A, "open_split_brain"),
+        Rule("awaited_peer_not_active", D, "demote_lost_vip"),
+        Rule("quorum_lost_after", A, "arm_self_fence"),
+        Rule("always", A, "observe_peer"),
+    ),
+    D: (STRANGER, Rule("always", D, "observe_peer")),
+    F: (STRANGER, Rule("always", F, "observe_peer")),
+}
+
+
+def quiet_heartbeat(
+    ctx: Context,
+    state: NodeState,
+    peer: str,
+    role: PeerRole,
+    epoch: int,
+    committed: int,
+    changes: int,
+    judging: bool,
+    follows: str,
+) -> bool:
+    """True only if ``PeerHeard(at, peer, role, ...)`` decides nothing now, at any ``at``.
+
+    Nearly every heartbeat repeats what the node already knows, yet the cells
+    above try up to eight guards on it before ``observe_peer`` finds nothing to
+    record. This answers the same question for those repeats in a few
+    comparisons; ``False`` means "not sure", never "it decides something", and
+    the full table then decides. It holds when, for the cells of
+    :data:`QUIET_PEER_HEARD_CELLS`:
+
+    * the message equals the stored, reachable view of the peer (no
+      ``PeerObserved``);
+    * no contact episode is open and nothing is being judged
+      (``committed_at_loss`` and ``split_committed`` unset, ``judging`` false
+      on both sides: no ``ContactSynced``, ``split_brain_winner``/``loser``
+      cannot match);
+    * quorum is not lost (no ``QuorumRegained``) and, where a
+      ``quorum_lost_after`` rule exists in safety-first mode, the votes after
+      this message still make a majority;
+    * standby: VRRP is not MASTER (``may_promote`` cannot hold);
+    * active: the peer does not claim to be active (no split-brain rule can
+      match) and no split-judge timer is armed (``awaited_peer_not_active``).
+
+    A stranger's message is ignored by its cell's first rule, so it decides
+    nothing whatever this returns. ``at`` is read by no guard the shortcut
+    skips except through the conditions above (hold-down only gates
+    ``may_promote``, excluded by the VRRP condition).
+    """
+    if judging or state.judging:
+        return False
+    if state.committed_at_loss is not None or state.split_committed is not None:
+        return False
+    if state.quorum_lost:
+        return False
+    view = state.peer(peer)
+    if (
+        view is None
+        or not view.reachable
+        or view.role is not role
+        or view.epoch != epoch
+        or view.committed != committed
+        or view.changes != changes
+        or view.follows != follows
+    ):
+        return False
+    mine = state.role
+    if mine is S:
+        return state.vrrp != VrrpStatus.MASTER
+    if mine is A:
+        if role == PeerRole.ACTIVE or state.timer_for(TimerPurpose.SPLIT_JUDGE) is not None:
+            return False
+    elif mine is not P:
+        return mine is D or mine is F
+    if ctx.config.mode is not Mode.SAFETY_FIRST:
+        return True
+    # _votes_after for this message: the peer's view is reachable with the same vote.
+    me = ctx.node
+    votes = 1
+    for other in state.peers:
+        if other.name == peer:
+            reachable, vote = True, follows
+        else:
+            reachable, vote = other.reachable, other.follows
+        if reachable and (vote == "" or vote == me):
+            votes += 1
+    return votes >= ctx.config.majority

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="comparison-overlap"
+# (role checks before and after a state-changing call look non-overlapping to mypy)
 """Split-brain: detection, one winner per policy, the same on both sides, quarantine first."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from hacore import events as ev
 from hacore import inputs as inp
 from hacore.config import ClusterConfig, NodeSpec, Services, next_epoch
 from hacore.decider import step
+from hacore.node import Node
 from hacore.plans import plan_steps, quarantine_precedes_discard
 from hacore.roles import Mode, PeerRole, PlanKind, Policy, Role, VrrpStatus
 from hacore.splitbrain import SideFacts, choose_winner
@@ -239,3 +242,22 @@ def test_the_same_split_brain_is_not_opened_twice() -> None:
     again = a.heard("b", PeerRole.ACTIVE, epoch=2, committed=1)
     assert not any(isinstance(e, ev.SplitBrainDetected) for e in again.events)
     assert a.role is Role.ACTIVE and a.state.frozen
+
+
+def test_a_frozen_active_that_demotes_anyway_is_unfrozen_and_may_promote_again() -> None:
+    """Manual policy: a frozen active that restarts demotes (quarantine first);
+    once it is standby nothing is left to choose, so it must not stay frozen
+    (the fuzzer found every node standby forever)."""
+    d = Driver(cluster(3, policy=Policy.MANUAL), "a")
+    d.promote()
+    d.lost("b")
+    d.heard("b", PeerRole.ACTIVE, epoch=2)
+    assert d.state.frozen
+    d.node = Node.recover(d.config, "a", d.node.log)  # the process crashed; a new one
+    d.boot()
+    assert d.role is Role.DEMOTING
+    d.run_plan()
+    assert d.role is Role.STANDBY and not d.state.frozen
+    d.now += d.config.timing.hold_down_us
+    d.vrrp(VrrpStatus.MASTER)
+    assert d.role is Role.PROMOTING
