@@ -19,6 +19,7 @@ from typing import Any
 
 from hacore import inputs as inp
 from hacore import vrrp
+from hacore.decider import heartbeat_is_quiet
 from hacore.roles import PeerRole, VrrpStatus
 from sims.engine import Handler
 from sims.simnode import SimNode
@@ -169,10 +170,19 @@ class Network(World):
         now = self.now
         n.last_heard[peer] = max(sent_at, n.last_heard.get(peer, 0))
         n.believed_up[peer] = True
-        if n.core is None:  # the witness only remembers whom it heard as what
+        core = n.core
+        if core is None:  # the witness only remembers whom it heard as what
             n.heard_roles[peer] = (role, epoch)
             return
-        self._feed(n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows))
+        if n.backlog or not heartbeat_is_quiet(
+            core.ctx, core.state, peer, role, epoch, committed, changes, judging, follows
+        ):
+            self._feed(
+                n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows)
+            )
+        # else: the core would decide nothing (no events: nothing logged, no
+        # state change, no effect), so the input is neither built nor handed
+        # over. Only with an empty backlog: a waiting observation goes first.
         if not n.backlog:  # decided, not waiting for the disk: the lease may count it
             n.lease_heard[peer] = max(sent_at, n.lease_heard.get(peer, 0))
 
