@@ -10,6 +10,7 @@ import typing
 from typing import Any
 
 import pytest
+from core_helpers import minimal_message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,31 +56,7 @@ ANY_MESSAGE = st.sampled_from(sorted(TYPES)).flatmap(lambda name: messages_of(TY
 
 def _minimal(cls: type[Message]) -> Message:
     """A deterministic value of ``cls``, for the decode-error tests."""
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        values[f.name] = _minimal_value(hints[f.name])
-    return cls(**values)
-
-
-def _minimal_value(hint: Any) -> Any:
-    if hint is bool:
-        return True
-    if hint is int:
-        return 7
-    if hint is float:
-        return 1.5
-    if hint is str:
-        return "x"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return next(iter(hint))
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _minimal_value(inner)
-    if origin is tuple:
-        return (_minimal_value(typing.get_args(hint)[0]),)
-    raise TypeError(hint)
+    return minimal_message(cls)
 
 
 def test_inputs_events_and_effects_are_all_registered() -> None:

@@ -10,15 +10,12 @@ NORMAL store runs and check which synchronous mode each COMMIT ran under.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import random
-import types
 import typing
 from pathlib import Path
-from typing import Any
 
 import pytest
-from core_helpers import cluster, node_states
+from core_helpers import cluster, minimal_message, node_states
 from crash_writer import CONFIG, next_input
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,31 +39,9 @@ REGISTERED_EVENTS = sorted(
 )
 
 
-def _value(hint: Any) -> Any:
-    if hint is bool:
-        return True
-    if hint is int:
-        return 7
-    if hint is float:
-        return 1.5
-    if hint is str:
-        return "x"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return next(iter(hint))
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _value(inner)
-    if origin is tuple:
-        return (_value(typing.get_args(hint)[0]),)
-    raise TypeError(hint)
-
-
 def representative(cls: type[ev.Event]) -> ev.Event:
     """An event of ``cls`` whose ids (all 7) match the plan and timer of STATE."""
-    hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    return cls(**{f.name: _value(hints[f.name]) for f in fields})
+    return minimal_message(cls)
 
 
 # The state after the event: a running plan 7 and an armed timer 7, so that an
