@@ -108,6 +108,33 @@ def test_keepalived_own_view_and_isolation(lab_dir: Path) -> None:
 
 
 @pytest.mark.root
+def test_loss_really_drops_packets(lab_dir: Path) -> None:
+    """`lab loss` is an nft random drop on both directions of the node: measured with
+    bounded TCP probes from the other namespace and with keepalived's own adverts."""
+    sd = ["--state-dir", str(lab_dir)]
+    lab = Lab.up([NodeSpec("n1", 200), NodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05")
+    prefix = lab.state.prefix
+    try:
+        n = 200
+        assert lab.probe("n1", "n2", n) == n  # no loss: every probe is answered
+        # loss 50 on n2: the SYN and the RST each cross n2 once, so ~25 % are answered
+        assert main(["lab", "loss", "n2", "50", *sd]) == 0
+        answered = lab.probe("n1", "n2", n)
+        assert 0.08 * n <= answered <= 0.45 * n, answered  # mean 0.25 n, sd ~0.03 n
+        # loss 100: nothing gets through, n2 stops hearing n1's adverts and becomes MASTER
+        assert main(["lab", "loss", "n2", "100", *sd]) == 0
+        assert lab.probe("n1", "n2", n, timeout=0.2) == 0
+        lab.wait_for(lambda s: s == {"n1": "MASTER", "n2": "MASTER"}, 3)
+        assert main(["lab", "heal", *sd]) == 0
+        assert lab.wait_for_one_master(5) == "n1"
+        assert lab.vrrp_states() == {"n1": "MASTER", "n2": "BACKUP"}
+        assert lab.probe("n1", "n2", n) == n
+    finally:
+        lab.down()
+    assert leftovers(prefix) == []
+
+
+@pytest.mark.root
 def test_a_half_built_lab_is_cleaned_up_and_a_second_up_is_refused(lab_dir: Path) -> None:
     lab = Lab.up(default_nodes(2), state_dir=lab_dir, start=False)
     prefix = lab.state.prefix

@@ -480,8 +480,10 @@ class Lab:
                     )
             pct = self.state.loss.get(name, 0)
             if pct:
+                # nft refuses `numgen random mod 100 < 100` (the value must be 0..99)
+                match = "" if pct >= 100 else f"numgen random mod 100 < {pct} "
                 for chain in ("input", "output"):
-                    script += f"add rule inet {p} {chain} numgen random mod 100 < {pct} drop\n"
+                    script += f"add rule inet {p} {chain} {match}drop\n"
             net.nft(ns, script)
 
     def _all_members(self) -> list[str]:
@@ -596,6 +598,22 @@ class Lab:
             if time.monotonic() > deadline:
                 raise LabError(f"no single stable master within {timeout} s; states: {states}")
             time.sleep(0.02)
+
+    def probe(
+        self, src: str, dst: str, count: int = 100, timeout: float = 0.5, port: int = 9
+    ) -> int:
+        """From ``src``'s namespace, open ``count`` TCP connections at once to ``dst`` (a
+        port nothing listens on: the answer is an RST) and return how many were answered
+        within ``timeout`` s. One SYN out and one reply back per probe, so with loss p on
+        one of the two nodes about (1 - p/100)^2 of them are answered."""
+        if not 1 <= count <= 1000 or not 0 < timeout < 1:
+            raise LabError("probe: count must be 1..1000 and timeout in (0, 1) s")
+        argv = [
+            "ip", "netns", "exec", self.node(src).netns,
+            sys.executable, "-I", "-S", str(_HERE / "probe.py"),
+            self._node_or_witness_ip(dst), str(port), str(count), str(timeout),
+        ]  # fmt: skip
+        return int(net.run(argv).strip())
 
     def has_vip(self, node: NodeState) -> bool:
         out = net.run(
