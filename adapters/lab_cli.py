@@ -10,6 +10,10 @@
     hacore lab restart NODE
     hacore lab down                  remove every namespace, link, table, process
 
+A PID in the lab's state is signalled only while it is still the process the
+lab started (start time and boot id recorded at launch); a reused PID is left
+alone and reported (kill/restart exit 1, down removes the rest and exits 1).
+
 Every subcommand takes --name (default "lab") and --state-dir (default
 /run/hacore-lab/NAME). Exit codes: 0 done, 1 the lab operation failed, 2 bad
 usage.
@@ -186,5 +190,10 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    _load(args).down()
+    problems = _load(args).down()
+    for problem in problems:
+        print(f"hacore lab: {problem}", file=sys.stderr)
+    if problems:
+        print("hacore lab: the rest of the lab was removed", file=sys.stderr)
+        return 1
     return 0

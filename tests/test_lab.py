@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,8 @@ import pytest
 from realdaemon import require_root_tools
 
 from adapters.cli import main
-from adapters.lab import Lab, LabError, NodeSpec, default_nodes, leftovers
+from adapters.lab import Lab, LabError, LabState, NodeSpec, NodeState, default_nodes, leftovers
+from adapters.lab.lab import boot_id, proc_start_time
 from adapters.lab_cli import parse_partition
 
 
@@ -132,6 +135,57 @@ def test_loss_really_drops_packets(lab_dir: Path) -> None:
     finally:
         lab.down()
     assert leftovers(prefix) == []
+
+
+@pytest.mark.root
+def test_a_reused_pid_is_never_signalled(lab_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """lab.json names a PID that now belongs to another process (a `sleep` of ours, as
+    after a crash and PID reuse): kill/stop/down refuse to signal it and say why."""
+    sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        start = proc_start_time(sleeper.pid)
+        assert start is not None
+        prefix = "hl" + secrets.token_hex(3)
+        lab_dir.mkdir(parents=True)
+        node = NodeState(
+            "n1", 1, f"{prefix}-n1", "10.77.0.1", 200, True, 0, False,
+            keepalived_pid=sleeper.pid, keepalived_start=start - 1,  # another process's
+            recorder_pid=sleeper.pid, recorder_start=None,  # no identity recorded
+        )  # fmt: skip
+        state = LabState("t", prefix, str(lab_dir), "0.05", False, f"{prefix}-sw", [node])
+        state.boot_id = boot_id()
+        Lab(state).save()
+        sd = ["--state-dir", str(lab_dir)]
+
+        assert main(["lab", "kill", "n1", *sd]) == 1
+        err = capsys.readouterr().err
+        assert f"n1: keepalived: pid {sleeper.pid} is not the process the lab started" in err
+        assert "reused; not signalling it" in err
+        lab = Lab.load(state_dir=lab_dir)
+        with pytest.raises(LabError, match="reused; not signalling it"):
+            lab.stop("n1")
+        assert lab.vrrp_states() == {"n1": "DOWN"}  # a reused PID is not our keepalived
+        # the right start time but another boot: refused as well
+        state.nodes[0].keepalived_start = start
+        state.boot_id = "00000000-0000-0000-0000-000000000000"
+        with pytest.raises(LabError, match="before a reboot"):
+            Lab(state).kill("n1")
+        state.boot_id = boot_id()
+        Lab(state).save()
+        assert Lab.load(state_dir=lab_dir).vrrp_states() == {"n1": "UNKNOWN"}  # it matches now
+        state.nodes[0].keepalived_start = start - 1
+        Lab(state).save()
+
+        assert main(["lab", "down", *sd]) == 1
+        err = capsys.readouterr().err
+        assert f"n1: keepalived: pid {sleeper.pid} is not the process" in err
+        assert f"n1: recorder: pid {sleeper.pid} has no start time recorded" in err
+        assert "the rest of the lab was removed" in err
+        assert not lab_dir.exists()
+        assert sleeper.poll() is None  # never signalled
+    finally:
+        sleeper.kill()  # by its PID: it is our child
+        sleeper.wait()
 
 
 @pytest.mark.root

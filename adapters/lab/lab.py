@@ -11,8 +11,11 @@ Per node: a rendered keepalived.conf, a notify FIFO read by a recorder process
 (lines with CLOCK_MONOTONIC times into ``fifo.jsonl``), keepalived started via
 ``ip netns exec`` in its own session with the node directory bound over /tmp
 (so its data/JSON dumps are per node). Processes are stopped by PID: SIGTERM,
-then SIGKILL of the process group. Faults are nftables rules in the node
-namespaces (table ``inet <prefix>``), both directions.
+then SIGKILL of the process group, and only after checking that the PID is still
+the process the lab started (its start time in /proc/PID/stat and the boot id,
+recorded at launch): a PID reused after a crash or reboot is never signalled.
+Faults are nftables rules in the node namespaces (table ``inet <prefix>``), both
+directions.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ class NodeState:
     start_as_master: bool
     keepalived_pid: int | None = None
     recorder_pid: int | None = None
+    # start times (clock ticks after boot, /proc/PID/stat field 22) recorded at launch:
+    # with the lab's boot id they tell the process we started from a reused PID
+    keepalived_start: int | None = None
+    recorder_start: int | None = None
     started_at: float | None = None  # monotonic time of the last keepalived start
 
 
@@ -85,6 +92,7 @@ class LabState:
     nodes: list[NodeState] = field(default_factory=list)
     cuts: list[list[str]] = field(default_factory=list)  # directed pairs [from, to]
     loss: dict[str, int] = field(default_factory=dict)
+    boot_id: str = ""  # /proc/sys/kernel/random/boot_id when the lab was made
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,45 @@ def _pid_alive(pid: int | None) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks after boot (/proc/PID/stat field 22), which
+    exec does not change; None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def identity_problem(pid: int | None, start: int | None, boot: str, what: str) -> str | None:
+    """Why the live process ``pid`` is not the one recorded (started at ``start`` in boot
+    ``boot``), or None when it is, or when there is no live process with that PID."""
+    if pid is None or not _pid_alive(pid):
+        return None
+    refuse = "not signalling it"
+    if start is None:
+        return (
+            f"{what}: pid {pid} has no start time recorded in lab.json, so it cannot be "
+            f"told from a reused PID; {refuse}"
+        )
+    if boot != boot_id():
+        return (
+            f"{what}: pid {pid} was recorded before a reboot (boot id {boot or '?'}), so it "
+            f"is not the process the lab started; {refuse}"
+        )
+    actual = proc_start_time(pid)
+    if actual is not None and actual != start:
+        return (
+            f"{what}: pid {pid} is not the process the lab started (it started at tick "
+            f"{actual}, the lab's at tick {start}): the PID was reused; {refuse}"
+        )
+    return None
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -205,6 +252,24 @@ class Lab:
     def node_dir(self, node: NodeState) -> Path:
         return self.dir / node.name
 
+    def _keepalived_problem(self, node: NodeState) -> str | None:
+        return identity_problem(
+            node.keepalived_pid, node.keepalived_start, self.state.boot_id,
+            f"{node.name}: keepalived",
+        )  # fmt: skip
+
+    def _recorder_problem(self, node: NodeState) -> str | None:
+        return identity_problem(
+            node.recorder_pid, node.recorder_start, self.state.boot_id, f"{node.name}: recorder"
+        )
+
+    def keepalived_running(self, node: NodeState) -> bool:
+        """The keepalived this lab started for ``node`` is alive (not a reused PID)."""
+        return _pid_alive(node.keepalived_pid) and self._keepalived_problem(node) is None
+
+    def recorder_running(self, node: NodeState) -> bool:
+        return _pid_alive(node.recorder_pid) and self._recorder_problem(node) is None
+
     @property
     def advert_interval_us(self) -> int:
         return int(Decimal(self.state.advert_int) * 1_000_000)
@@ -242,6 +307,7 @@ class Lab:
             advert_int=format(interval.normalize(), "f"),
             witness=witness,
             switch_ns=f"{prefix}-sw",
+            boot_id=boot_id(),
         )
         for i, spec in enumerate(nodes, start=1):
             state.nodes.append(
@@ -357,6 +423,7 @@ class Lab:
             stderr=subprocess.DEVNULL,
         )
         node.recorder_pid = proc.pid
+        node.recorder_start = proc_start_time(proc.pid)
 
     # ---------------------------------------------------------- processes --
 
@@ -385,7 +452,7 @@ class Lab:
 
     def start(self, name: str, gate: Path | None = None) -> None:
         node = self.node(name)
-        if _pid_alive(node.keepalived_pid):
+        if self.keepalived_running(node):
             raise LabError(f"{name}: keepalived already runs (pid {node.keepalived_pid})")
         d = self.node_dir(node)
         for stale in ("keepalived.pid", "vrrp.pid", "checkers.pid"):
@@ -407,6 +474,7 @@ class Lab:
                 stderr=subprocess.STDOUT,
             )
         node.keepalived_pid = proc.pid
+        node.keepalived_start = proc_start_time(proc.pid)
         node.started_at = time.monotonic()
         self.save()
 
@@ -414,6 +482,9 @@ class Lab:
         """SIGKILL the keepalived process group (a crash: no priority-0 advert). Returns t."""
         node = self.node(name)
         pid = node.keepalived_pid
+        problem = self._keepalived_problem(node)
+        if problem is not None:
+            raise LabError(problem)
         if not _pid_alive(pid):
             raise LabError(f"{name}: keepalived is not running")
         assert pid is not None
@@ -430,6 +501,9 @@ class Lab:
     def stop(self, name: str) -> float:
         """SIGTERM keepalived (a clean stop: priority-0 advert, STOP line). Returns t."""
         node = self.node(name)
+        problem = self._keepalived_problem(node)
+        if problem is not None:
+            raise LabError(problem)
         t = time.monotonic()
         stop_pid(node.keepalived_pid)
         node.keepalived_pid = None
@@ -451,7 +525,7 @@ class Lab:
 
     def restart(self, name: str) -> None:
         node = self.node(name)
-        if _pid_alive(node.keepalived_pid):
+        if self.keepalived_running(node):
             self.stop(name)
         self.start(name)
 
@@ -558,7 +632,7 @@ class Lab:
             if tr.record.type == "INSTANCE" and tr.record.kind is LineKind.STATE:
                 states[tr.node] = tr.record.state
         for n in self.state.nodes:
-            if not _pid_alive(n.keepalived_pid):
+            if not self.keepalived_running(n):
                 states[n.name] = "DOWN"
         return states
 
@@ -626,6 +700,9 @@ class Lab:
         from adapters.keepalived.dump import read_json_dump
 
         node = self.node(name)
+        problem = self._keepalived_problem(node)
+        if problem is not None:
+            raise LabError(problem)
         if not _pid_alive(node.keepalived_pid):
             raise LabError(f"{name}: keepalived is not running")
         assert node.keepalived_pid is not None
@@ -643,8 +720,8 @@ class Lab:
                     "priority": n.priority,
                     "preempt": n.preempt,
                     "preempt_delay": n.preempt_delay,
-                    "keepalived_pid": n.keepalived_pid if _pid_alive(n.keepalived_pid) else None,
-                    "recorder_alive": _pid_alive(n.recorder_pid),
+                    "keepalived_pid": n.keepalived_pid if self.keepalived_running(n) else None,
+                    "recorder_alive": self.recorder_running(n),
                     "vrrp_state": states[n.name],
                     "has_vip": self.has_vip(n),
                     "loss_pct": self.state.loss.get(n.name, 0),
@@ -666,13 +743,25 @@ class Lab:
 
     # --------------------------------------------------------------- down --
 
-    def down(self, *, keep_state: bool = False) -> None:
-        """Stop every process, delete every namespace and link; remove the state dir."""
+    def down(self, *, keep_state: bool = False) -> list[str]:
+        """Stop every process, delete every namespace and link; remove the state dir.
+
+        A recorded PID that now belongs to another process (reused after a crash or a
+        reboot) is not signalled; the returned list says which, empty when none."""
+        problems: list[str] = []
         for n in self.state.nodes:
-            stop_pid(n.keepalived_pid)
+            problem = self._keepalived_problem(n)
+            if problem is None:
+                stop_pid(n.keepalived_pid)
+            else:
+                problems.append(problem)
             n.keepalived_pid = None
         for n in self.state.nodes:
-            stop_pid(n.recorder_pid, timeout=1.0)
+            problem = self._recorder_problem(n)
+            if problem is None:
+                stop_pid(n.recorder_pid, timeout=1.0)
+            else:
+                problems.append(problem)
             n.recorder_pid = None
         existing = set(net.netns_list())
         for ns in self._namespaces():
@@ -683,7 +772,7 @@ class Lab:
                 net.run(["ip", "link", "delete", link], check=False)
         if keep_state:
             self.save()
-            return
+            return problems
         for node in self.state.nodes:
             d = self.node_dir(node)
             if d.is_dir():
@@ -696,6 +785,7 @@ class Lab:
             self.dir.rmdir()
         except OSError:
             pass
+        return problems
 
 
 def leftovers(prefix: str) -> list[str]:
