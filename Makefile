@@ -1,5 +1,5 @@
 # The two commands of the README. Both set the project up first (idempotent).
-.PHONY: setup simulate test lint
+.PHONY: setup simulate test test-slow lint
 
 setup:
 	./scripts/setup
@@ -21,5 +21,11 @@ lint: setup
 	.venv/bin/mypy --strict hacore adapters sims
 	MYPYPATH=tests .venv/bin/mypy --strict tests benchmarks scripts
 
+# The default run: everything but the tests marked `slow` (long real-daemon
+# campaigns and large fuzz runs); CI runs this one.
 test: lint
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -m "not slow"
+
+# The long tests only, documented in the README; not part of CI's run.
+test-slow: setup
+	.venv/bin/python -m pytest -q -m slow

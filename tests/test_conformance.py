@@ -33,7 +33,6 @@ def test_the_issue_scenarios_are_all_there() -> None:
 
 
 @pytest.mark.root
-@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_model_conforms_to_keepalived(scenario: Scenario) -> None:
     require_root_tools("ip", "nft", "keepalived")

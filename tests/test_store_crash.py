@@ -51,7 +51,6 @@ def _run_and_kill(db: str, seed: int, delay: float) -> list[int]:
     return [int(line) for line in out.split()]
 
 
-@pytest.mark.slow
 def test_every_acknowledged_record_survives_sigkill(tmp_path: Path) -> None:
     rng = random.Random(20240514)
     acknowledged_total: dict[str, int] = {}
