@@ -17,6 +17,7 @@ from collections.abc import Sequence
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "sims.cli",  # simulate, scenarios, fuzz
+    "sims.campaign.cli",  # campaign run/report
     "adapters.log_cli",  # log verify/show/replay
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
