@@ -21,12 +21,12 @@ import os
 import tempfile
 from typing import Any
 
+from hacli.campaign.config import Configuration
+from hacli.campaign.store import CampaignStore, OutputDirError, write_atomic
+from hacli.sim_logs import write_logs
 from sims import report
-from sims.campaign.config import Configuration
-from sims.campaign.store import CampaignStore, OutputDirError, write_atomic
 from sims.faults import parse_schedule
 from sims.run import make_simulation
-from sims.store import write_logs
 
 
 def failure_key(invariants: list[str], schedule: str) -> str:

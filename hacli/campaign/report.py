@@ -15,8 +15,8 @@ import os
 from html import escape
 from typing import Any
 
-from sims.campaign.failures import FailureBook
-from sims.campaign.store import CampaignStore, write_atomic
+from hacli.campaign.failures import FailureBook
+from hacli.campaign.store import CampaignStore, write_atomic
 from sims.coverage import table_cells
 
 

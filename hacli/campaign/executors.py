@@ -1,7 +1,7 @@
 """Where shards run: local worker processes, or a Dask cluster.
 
 Both take shard specs and hand back :class:`Finished` records; neither knows
-about budgets, files or reports (that is :mod:`sims.campaign.runner`).
+about budgets, files or reports (that is :mod:`hacli.campaign.runner`).
 
 * :class:`LocalProcesses` — ``hacore campaign run`` without ``--cluster``: a few
   worker processes started once (spawned, so each imports hacore once), one
@@ -29,8 +29,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
-from sims.campaign.config import ShardSpec
-from sims.campaign.shard import run_shard
+from hacli.campaign.config import ShardSpec
+from hacli.campaign.shard import run_shard
 
 
 class EngineError(Exception):

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sims.campaign.config import Campaign
-from sims.campaign.executors import Executor
-from sims.campaign.failures import FailureBook
-from sims.campaign.store import CampaignStore
+from hacli.campaign.config import Campaign
+from hacli.campaign.executors import Executor
+from hacli.campaign.failures import FailureBook
+from hacli.campaign.store import CampaignStore
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The campaign's output directory: what is done, what was found, written as it happens.
 
     OUT/campaign.toml         the campaign file of the latest run (for the report)
-    OUT/shards/<shard>.json   one record per finished shard (see sims.campaign.shard)
-    OUT/failures/<key>/       one directory per distinct failure (sims.campaign.failures)
+    OUT/shards/<shard>.json   one record per finished shard (see hacli.campaign.shard)
+    OUT/failures/<key>/       one directory per distinct failure (hacli.campaign.failures)
     OUT/hypothesis/           the example database the workers share
     OUT/report.html, .json    written by ``hacore campaign report``
 

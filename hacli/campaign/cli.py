@@ -12,9 +12,9 @@ import os
 import sys
 from typing import Any
 
-from sims.campaign.config import CampaignConfigError, load_campaign
-from sims.campaign.executors import DaskEngine, EngineError, Executor, LocalProcesses
-from sims.campaign.store import CampaignStore, OutputDirError
+from hacli.campaign.config import CampaignConfigError, load_campaign
+from hacli.campaign.executors import DaskEngine, EngineError, Executor, LocalProcesses
+from hacli.campaign.store import CampaignStore, OutputDirError
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +58,7 @@ def _err(message: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sims.campaign.runner import ProgressBar, run_campaign
+    from hacli.campaign.runner import ProgressBar, run_campaign
 
     try:
         campaign = load_campaign(args.config)
@@ -119,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sims.campaign.report import write_report
+    from hacli.campaign.report import write_report
 
     store = CampaignStore(args.out)
     if not store.exists():

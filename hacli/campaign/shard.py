@@ -12,7 +12,7 @@ was found (hypothesis has saved it to the database): the shrinker replays
 schedules it ran before, and rejecting one of those now would look to
 hypothesis like a flaky test; shrinking is bounded by hypothesis itself. A single
 schedule is bounded by the simulator's own budgets; the coordinator's hard
-timeout (see :mod:`sims.campaign.executors`) is the last resort.
+timeout (see :mod:`hacli.campaign.executors`) is the last resort.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from hypothesis.database import (
     InMemoryExampleDatabase,
 )
 
+from hacli.campaign.config import ShardSpec
+from hacli.campaign.failures import replay_failure
 from sims import coverage
-from sims.campaign.config import ShardSpec
-from sims.campaign.failures import replay_failure
 from sims.fuzz import cli_hypothesis_home, run_fuzz
 
 
