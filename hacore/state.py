@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hacore.plans import StepName
 from hacore.roles import PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
 
 _CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
@@ -17,13 +18,13 @@ _CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
 class PlanProgress:
     plan_id: int
     kind: PlanKind
-    steps: tuple[str, ...]
+    steps: tuple[StepName, ...]
     index: int  # the first unfinished step
     attempt: int  # attempt number of the current step (1-based; 0 = not started)
     bootstrap_allowed: bool
 
     @property
-    def current_step(self) -> str:
+    def current_step(self) -> StepName:
         return self.steps[self.index]
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from hacore.roles import Mode, Policy
@@ -23,7 +24,13 @@ class _ArgError(Exception):
     pass
 
 
-def register(subparsers: Any) -> None:
+# Writes a run's node logs to a file (``--log``). ``sims`` may not import
+# ``adapters`` (docs/runtime.md §Layering): the ``hacore`` command (``hacli``)
+# hands in the SQLite store's writer.
+LogWriter = Callable[[str, Any], object]
+
+
+def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
     sim = subparsers.add_parser(
         "simulate",
         help="run a named scenario in the deterministic simulator",
@@ -52,7 +59,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="run the scenario's fault schedule under every policy and both modes",
     )
-    sim.set_defaults(handler=cmd_simulate)
+    sim.set_defaults(handler=cmd_simulate, write_logs=write_logs)
 
     sc = subparsers.add_parser("scenarios", help="list the simulator's named scenarios")
     sc.set_defaults(handler=cmd_scenarios)
@@ -169,8 +176,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _err(f"--timeline {args.timeline}: cannot write it: {exc.strerror or exc}")
     if args.log:
-        from sims.store import write_logs
-
+        write_logs: LogWriter | None = args.write_logs
+        if write_logs is None:
+            return _err("--log: no log store given to this command (run it as `hacore`)")
         try:
             write_logs(args.log, result)
         except Exception as exc:  # the store's typed errors; report, do not trace back
