@@ -148,7 +148,11 @@ def test_fuzz_10000_random_and_mutated_messages_change_nothing() -> None:
 
 def test_fuzz_10000_notify_fifo_inputs_and_notify_args_never_crash() -> None:
     rng = random.Random(10)
-    good = [b'INSTANCE "VI_1" MASTER 150\n', b'INSTANCE "VI_1" BACKUP 100\n', b'GROUP "G" FAULT 0\n']
+    good = [
+        b'INSTANCE "VI_1" MASTER 150\n',
+        b'INSTANCE "VI_1" BACKUP 100\n',
+        b'GROUP "G" FAULT 0\n',
+    ]
     ingest = FifoIngest("VI_1")
     produced = 0
     for i in range(10_000):

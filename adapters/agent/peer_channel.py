@@ -45,7 +45,7 @@ class PeerChannel:
         self._pending: dict[str, bytes | None] = dict.fromkeys(self.peers)
         self._wake: dict[str, asyncio.Event] = {p: asyncio.Event() for p in self.peers}
         self._tasks: list[asyncio.Task[None]] = []
-        self._readers: set[asyncio.Task[None]] = set()
+        self._readers: set[asyncio.StreamWriter] = set()
         self.sent = 0
         self.send_failures = 0
         self.connections_closed = 0
@@ -72,11 +72,19 @@ class PeerChannel:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in [*self._tasks, *self._readers]:
+        for task in self._tasks:
             task.cancel()
-        for task in [*self._tasks, *self._readers]:
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Server-side connections end by closing their transports (cancelling
+        # a stream callback's task makes asyncio log a spurious traceback).
+        for writer in list(self._readers):
+            writer.close()
+        for _ in range(100):
+            if not self._readers:
+                break
+            await asyncio.sleep(0.01)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
@@ -84,9 +92,7 @@ class PeerChannel:
     # -- receiving ---------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._readers.add(task)
+        self._readers.add(writer)
         buffer = bytearray()
         try:
             while True:
@@ -109,8 +115,7 @@ class PeerChannel:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            if task is not None:
-                self._readers.discard(task)
+            self._readers.discard(writer)
 
     # -- sending -----------------------------------------------------------------------
 
@@ -127,9 +132,10 @@ class PeerChannel:
                 continue
             try:
                 if writer is None:
-                    _, writer = await asyncio.wait_for(
+                    _, opened = await asyncio.wait_for(
                         asyncio.open_connection(host, port), CONNECT_TIMEOUT_S
                     )
+                    writer = opened
                 writer.write(frame)
                 await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_S)
                 self.sent += 1

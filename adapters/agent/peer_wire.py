@@ -80,6 +80,7 @@ class PeerStatus:
     vrrp: str = "INIT"
     writable: bool = False
     plan: str = ""  # "promotion 3: start_k3s" while a plan runs
+    heard: tuple[str, ...] = ()  # peers this node heard within its peer timeout
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class PeerStatus:
             "vrrp": self.vrrp,
             "writable": self.writable,
             "plan": self.plan,
+            "heard": list(self.heard),
         }
 
     @classmethod
@@ -106,7 +108,13 @@ class PeerStatus:
         texts = [raw[k] for k in ("follows", "vrrp", "plan")]
         if any(type(v) is not str or len(v) > 200 for v in texts):
             raise ValueError("status texts")
+        heard = raw["heard"]
+        if type(heard) is not list or len(heard) > 64:
+            raise ValueError("status heard")
+        if any(type(h) is not str or not 0 < len(h) <= 63 for h in heard):
+            raise ValueError("status heard")
         return cls(
+            heard=tuple(heard),
             role=PeerRole(raw["role"]),
             epoch=raw["epoch"],
             committed=raw["committed"],
