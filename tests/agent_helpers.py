@@ -58,11 +58,10 @@ def node_config(
     d.mkdir(parents=True, exist_ok=True)
     os.chmod(d, 0o700)
     key = write_key(tmp / "peer.key")
-    http = (
-        f'[http]\nenabled = true\naddress = "{addresses[0 if node == "a" else 1]}"\nport = {http_port}\n'
-        if http_port
-        else ""
-    )
+    address = addresses[0 if node == "a" else 1]
+    http = f'[http]\nenabled = true\naddress = "{address}"\nport = {http_port}\n'
+    if not http_port:
+        http = ""
     text = f"""
 node = "{node}"
 
