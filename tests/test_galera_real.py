@@ -124,8 +124,9 @@ def test_kill_active_with_garbd_stays_primary() -> None:
 # ------------------------------------------------------------------ test 2 --
 
 
-def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int]) -> None:
-    writers = {n: Writer(g, n, ids(base)) for n, base in (("n1", 1), ("n2", 100_000))}
+def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: int = 0) -> None:
+    bases = (("n1", 1 + 1_000_000 * round_), ("n2", 100_000 + 1_000_000 * round_))
+    writers = {n: Writer(g, n, ids(base)) for n, base in bases}
     assert writers["n1"].write(5) == 5  # before the split: replicated to both
     before = {n: g.probe(n).status.last_committed for n in writers}  # type: ignore[union-attr]
     g.lab.partition([["n1"], ["n2"]])
@@ -193,7 +194,9 @@ def test_split_brain_vrrp_winner_quarantines_then_sst_row_by_row() -> None:
 def test_split_brain_most_committed_and_zero_changes_row_by_row() -> None:
     with galera_lab(2) as g:
         _split_brain(g, Policy.MOST_COMMITTED, {"n1": 3, "n2": 9})  # n2 wins on seqno
-        _split_brain(g, Policy.ZERO_CHANGES, {"n1": 0, "n2": 6})  # n1 wrote nothing: loses
+        _split_brain(
+            g, Policy.ZERO_CHANGES, {"n1": 0, "n2": 6}, round_=1
+        )  # n1 wrote nothing: loses
 
 
 # ------------------------------------------------------------------ test 3 --
