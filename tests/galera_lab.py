@@ -15,6 +15,7 @@ import pymysql
 from realdaemon import require_root_tools
 
 from adapters.galera.ops import GaleraNode
+from adapters.galera.port import GaleraPortAdapter, monotonic_us
 from adapters.galera.sql import connect
 from adapters.lab.galera import APP, GaleraLab, sql_root
 from adapters.lab.lab import Lab, default_nodes, leftovers
@@ -48,6 +49,18 @@ def galera_lab(
 
 def node(g: GaleraLab, name: str) -> GaleraNode:
     return GaleraNode(g.server(name), g.endpoint(name), g.credentials(), deadline_s=60.0)
+
+
+def port_for(g: GaleraLab, name: str, epoch: int) -> GaleraPortAdapter:
+    """The adapter as the runtime's GaleraPort, for one lab node."""
+    size = len(g.lab.state.nodes) + (1 if g.state.witness else 0)
+    return GaleraPortAdapter(
+        node(g, name), name, size, ["app"], g.lab.dir / "quarantine", epoch=lambda: epoch
+    )
+
+
+def deadline_in(seconds: float) -> int:
+    return monotonic_us() + int(seconds * 1e6)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Real MariaDB Galera (10.11, Galera 4) in the lab: the issue's real tests 1-5.
 
 The default run keeps three (tests 1, 2 with vrrp-winner, 5: about 80 s here);
-the others are marked ``slow`` (``make test-slow``). Every test builds its own lab (unique prefix), checks that ``down`` leaves
+the others are marked ``slow`` (``make test-slow``). Every test builds its own lab
+(unique prefix), checks that ``down`` leaves
 nothing behind, and never asserts a time. Acknowledged writes are checked row
 by row: each id whose commit returned OK must be in the cluster or in the
 loser's quarantine dump.
@@ -9,7 +10,6 @@ loser's quarantine dump.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import time
@@ -20,10 +20,12 @@ from galera_lab import (
     Background,
     Writer,
     core_promotion,
+    deadline_in,
     galera_lab,
     ids,
     lab_config,
     node,
+    port_for,
     table_ids,
     wait_until,
 )
@@ -32,11 +34,12 @@ from adapters.galera.credentials import Credentials
 from adapters.galera.errors import ServerError
 from adapters.galera.ops import GaleraNode, OutcomeKind
 from adapters.galera.probe import probe
-from adapters.galera.quarantine import read_rows
+from adapters.galera.quarantine import read_rows, verify
 from adapters.galera.sql import Endpoint, Unavailable
 from adapters.galera.state_files import read_grastate
 from adapters.lab.galera import GaleraLab
 from hacore.bootstrap import RecoveredPosition, choose_bootstrap
+from hacore.ports import Done, Failed
 from hacore.roles import Mode, Policy, Role
 from hacore.splitbrain import SideFacts, choose_winner
 from hacore.status import NodeObservation, verdict
@@ -78,6 +81,9 @@ def test_kill_active_safety_first_stays_non_primary_then_availability_first_boot
         )  # fmt: skip
         assert "not a Galera cluster member" in v.nodes[1].problems
         assert survivor.make_primary(bootstrap_allowed=False).kind is OutcomeKind.REFUSED
+        port = port_for(g, "n2", epoch=1)
+        refused = port.make_primary(bootstrap_allowed=False, key="n2/p", deadline=deadline_in(20))
+        assert isinstance(refused, Failed) and "forbids pc.bootstrap" in refused.reason
         assert non_primary(g, "n2") and w.write(1) == 0  # error 1047: nothing acknowledged
 
         plan = core_promotion(lab_config(g, Mode.AVAILABILITY_FIRST), "n2", committed)
@@ -157,21 +163,24 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     winner = choose_winner(policy, facts[0], facts[1])
     assert winner is not None
     loser = "n2" if winner == "n1" else "n1"
-    lnode = node(g, loser)
-    # no forced SST before the quarantine: the loser's state stays in place
-    assert lnode.rejoin(force_sst=True).kind is OutcomeKind.REFUSED
-    assert read_grastate(g.server(loser).grastate_path) is not None
-    from adapters.galera.quarantine import quarantine
-
-    receipt = quarantine(
-        g.endpoint(loser), g.credentials(), schemas=["app"], root=g.lab.dir / "quarantine",
-        node=loser, epoch=2, now=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
-    assert receipt.name.startswith(f"epoch-2_node-{loser}_")
+    # through the runtime's port, as the dispatcher calls it for the demotion plan
+    port = port_for(g, loser, epoch=2)
+    key = f"{loser}/plan-7/rejoin_galera/1"
+    rejected = port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120))
+    assert isinstance(rejected, Failed) and "quarantine" in rejected.reason
+    assert read_grastate(g.server(loser).grastate_path) is not None  # nothing discarded
+    qkey = f"{loser}/plan-7/quarantine_divergent/1/galera.quarantine"
+    assert isinstance(port.quarantine(key=qkey, deadline=deadline_in(60)), Done)
+    again = port.quarantine(key=qkey.replace("/1/", "/2/"), deadline=deadline_in(60))
+    assert isinstance(again, Done) and "already dumped" in again.detail  # nothing twice
+    dumps = [d for d in (g.lab.dir / "quarantine").iterdir() if d.is_dir()]
+    assert len(dumps) == 1 and dumps[0].name.startswith(f"epoch-2_node-{loser}_")
+    receipt = verify(dumps[0])
     offset = g.server(loser).log_offset()
-    assert lnode.rejoin(force_sst=True, quarantine=receipt.directory).kind is OutcomeKind.DONE
+    assert isinstance(port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120)), Done)
     assert g.server(loser).state_transfer_since(offset) == "SST"
-    assert lnode.rejoin(force_sst=True, quarantine=receipt.directory).kind is OutcomeKind.ALREADY
+    assert isinstance(port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120)), Done)
+    assert g.server(loser).state_transfer_since(offset) == "SST"  # and no second transfer
     s = g.probe(loser).status
     assert s is not None and s.synced and s.cluster_size == 2
     cluster = table_ids(g, winner)
