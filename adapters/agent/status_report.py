@@ -97,11 +97,24 @@ def checks(doc: dict[str, Any]) -> list[Check]:
 
     out.append(_timed("cluster: exactly one active node", one_active))
 
-    def services_ready() -> tuple[str, str]:
-        enabled = [s for s, on in sorted(services.items()) if on]
-        if not enabled:
-            return OK, "no services enabled (keepalived only)"
-        return NOT_OBSERVED, f"no probe for {', '.join(enabled)} in this build"
+    def services_ready_of(name: str) -> Callable[[], tuple[str, str]]:
+        def check() -> tuple[str, str]:
+            enabled = [svc for svc, on in sorted(services.items()) if on]
+            if not enabled:
+                return OK, "no services enabled (keepalived only)"
+            view = views[name]
+            unprobed = [svc for svc in enabled if svc != "galera"]
+            if "galera" in enabled:
+                member = None if view is None else view.get("galera_member")
+                if member is False:
+                    return FAILED, "galera is not ready (not a Primary member)"
+                if member is None:
+                    unprobed.append("galera")
+            if unprobed:
+                return NOT_OBSERVED, f"no probe for {', '.join(sorted(unprobed))} in this build"
+            return OK, f"ready: {', '.join(enabled)}"
+
+        return check
 
     def k8s_consistent() -> tuple[str, str]:
         if not services["k3s"]:
@@ -123,7 +136,7 @@ def checks(doc: dict[str, Any]) -> list[Check]:
         return check
 
     for name in actives:
-        out.append(_timed(f"active {name}: enabled services ready", services_ready))
+        out.append(_timed(f"active {name}: enabled services ready", services_ready_of(name)))
         out.append(_timed(f"active {name}: Kubernetes state consistent", k8s_consistent))
         out.append(_timed(f"active {name}: Galera member", galera_member_of(name)))
 
