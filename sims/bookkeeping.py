@@ -12,6 +12,7 @@ from __future__ import annotations
 from hacore.roles import Role
 from sims import invariants
 from sims.faults import fmt_time
+from sims.progress import stuck_message
 from sims.result import Span
 from sims.simnode import SimNode
 from sims.world import World
@@ -22,6 +23,17 @@ class Bookkeeping(World):
 
     def _violate(self, name: str, detail: str) -> None:
         self.violations.append(f"{name}: at {fmt_time(self.now)}: {detail}")
+
+    def _out_of_budget(self, why: str, events: int) -> None:
+        """A budget ran out (see :mod:`sims.progress`): the run stops, reported."""
+        super()._out_of_budget(why, events)
+        self._violate("progress", stuck_message(events, self.now, why))
+
+    def _note_catch_up(self, nodes: list[SimNode]) -> None:
+        """``nodes`` resume, get their disk back or restart now: what they missed
+        arrives at once (the progress invariant's allowance)."""
+        for n in nodes:
+            self.catch_up.setdefault(n.name, []).append(self.now)
 
     def _span(self, n: SimNode, label: str, epoch: int) -> None:
         old = self.open_span.get(n.name)

@@ -13,6 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hacore.roles import Mode, Policy
+from sims.cli_budgets import (
+    BudgetError,
+    add_budget_flags,
+    add_heal_at_flag,
+    parse_budgets,
+    parse_heal_at,
+)
 from sims.faults import ScheduleError, parse_schedule, parse_time
 from sims.scenarios import SCENARIOS
 
@@ -59,6 +66,8 @@ def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
         action="store_true",
         help="run the scenario's fault schedule under every policy and both modes",
     )
+    add_budget_flags(sim)
+    add_heal_at_flag(sim)
     sim.set_defaults(handler=cmd_simulate, write_logs=write_logs)
 
     sc = subparsers.add_parser("scenarios", help="list the simulator's named scenarios")
@@ -75,6 +84,7 @@ def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
     fz.add_argument("--seed", type=int, default=0)
     fz.add_argument("--jobs", type=int, default=1)
     fz.add_argument("--json", action="store_true")
+    add_budget_flags(fz)
     fz.set_defaults(handler=cmd_fuzz)
 
 
@@ -134,6 +144,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except ScheduleError as exc:
             return _err(str(exc))
     mode = Mode(args.mode) if args.mode else None
+    try:
+        budgets = parse_budgets(args)
+        heal_at = parse_heal_at(args.heal_at)
+    except BudgetError as exc:
+        return _err(str(exc))
     if args.timeline is not None:
         if os.path.splitext(args.timeline)[1].lower() not in TIMELINE_SUFFIXES:
             return _err(f"--timeline {args.timeline}: the file must end in .svg or .html")
@@ -144,10 +159,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         why = _unwritable(args.log)
         if why:
             return _err(f"--log {args.log}: cannot write it: {why}")
+        if os.path.lexists(args.log):
+            # A store holds one run's logs: appending another run's would break
+            # every node's sequence (found only after the run, as "sequence gap").
+            return _err(
+                f"--log {args.log}: cannot write it: the file exists "
+                "(a store holds one run: remove it or name a new one)"
+            )
     if args.compare_policies:
         from sims.compare import compare_policies, render_comparison
 
-        rows = compare_policies(name, args.seed, nodes=args.nodes, schedule=schedule)
+        try:
+            rows = compare_policies(name, args.seed, nodes=args.nodes, schedule=schedule)
+        except (KeyError, ValueError) as exc:
+            return _err(str(exc))
         if args.json:
             print(report.dumps({"scenario": name, "seed": args.seed, "rows": rows}))
         else:
@@ -163,6 +188,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             witness=args.witness,
             duration_us=duration,
             schedule=schedule,
+            heal_at_us=heal_at,
+            event_budget=budgets.events,
+            wall_budget_s=budgets.wall_s,
         )
     except (KeyError, ValueError) as exc:
         return _err(str(exc))
@@ -196,6 +224,11 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if args.examples < 1 or args.jobs < 1 or not 2 <= args.nodes <= 7:
         print("hacore fuzz: error: --examples, --jobs >= 1; --nodes 2..7", file=sys.stderr)
         return 2
+    try:
+        budgets = parse_budgets(args)
+    except BudgetError as exc:
+        print(f"hacore fuzz: error: {exc}", file=sys.stderr)
+        return 2
     return main_fuzz(
         examples=args.examples,
         nodes=args.nodes,
@@ -205,4 +238,6 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
         as_json=args.json,
+        event_budget=budgets.events,
+        wall_budget_s=budgets.wall_s,
     )

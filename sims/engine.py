@@ -8,6 +8,13 @@ Rules (each one is why the same seed gives the same logs, byte for byte)
   instant; 1: everything else; 2: an injected fault, last at its instant) and
   then by insertion order, never by object identity.
 * One ``random.Random(seed)`` per run and nothing else random.
+* Nothing hangs: a run has an event budget and a wall-time budget
+  (:meth:`Engine.set_budgets`). When one runs out the loop stops, the run is
+  marked :attr:`Engine.stuck` and every later ``run_until`` returns at once;
+  the simulation reports it as a violation (a livelock burns events while every
+  safety invariant holds). The event budget is deterministic, so a replay with
+  the same budget stops at the same event; the wall budget is the backstop for
+  a run whose events are slow, not many, and depends on the machine.
 
 An event is a callable and its argument; the callable runs with ``now`` set to
 the event's time. Handlers check by themselves whether the event is stale (a
@@ -19,6 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +43,22 @@ class Engine:
         self._bits = self.rng.getrandbits
         self.heap: list[tuple[int, int, int, Handler, Any]] = []
         self.events = 0
+        self.event_budget: int | None = None  # events this run may process in all
+        self.wall_budget_s: float | None = None
+        self._wall_deadline: float | None = None  # time.perf_counter() value
+        self.stuck = ""  # why the budget stopped the run ("" while it has not)
+
+    def set_budgets(self, events: int | None, wall_s: float | None) -> None:
+        """Limit the run to ``events`` events in all and ``wall_s`` seconds of wall
+        time from its next ``run_until`` on (None: no limit of that kind)."""
+        self.event_budget = events
+        self.wall_budget_s = wall_s
+        self._wall_deadline = None
+
+    def _out_of_budget(self, why: str, events: int) -> None:
+        """Called once when a budget runs out, ``events`` processed so far; the
+        bookkeeping records the violation."""
+        self.stuck = why
 
     def _observe(self) -> None:
         """Called after every ``run_until``; the metrics override it."""
@@ -54,12 +78,25 @@ class Engine:
             r = bits(k)
         return lo + r
 
+    # Events between two looks at the wall clock (and at the event budget):
+    # one comparison per event on the hot path, a clock read per batch.
+    _CHECK_EVERY = 2048
+
     def run_until(self, until: int) -> None:
+        if self.stuck:
+            return
+        if self._wall_deadline is None and self.wall_budget_s is not None:
+            self._wall_deadline = time.perf_counter() + self.wall_budget_s
         heap = self.heap
         pop = heapq.heappop
         count = 0
+        check_at = self._next_check(0)
         try:
             while heap and heap[0][0] <= until:
+                if count >= check_at:
+                    if self._budget_spent(count):
+                        return
+                    check_at = self._next_check(count)
                 at, _pri, _seq, fn, arg = pop(heap)
                 self.now = at
                 count += 1
@@ -69,3 +106,20 @@ class Engine:
         if until > self.now:
             self.now = until
         self._observe()
+
+    def _next_check(self, count: int) -> int:
+        """The loop's count at which to look at the budgets next."""
+        step = count + self._CHECK_EVERY
+        if self.event_budget is None:
+            return step
+        return min(step, self.event_budget - self.events)
+
+    def _budget_spent(self, count: int) -> bool:
+        done = self.events + count
+        if self.event_budget is not None and done >= self.event_budget:
+            self._out_of_budget(f"event budget of {self.event_budget} events spent", done)
+            return True
+        if self._wall_deadline is not None and time.perf_counter() > self._wall_deadline:
+            self._out_of_budget(f"wall-time budget of {self.wall_budget_s:g} s spent", done)
+            return True
+        return False

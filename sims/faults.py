@@ -124,3 +124,58 @@ def check_schedule(faults: tuple[Fault, ...] | list[Fault], members: int) -> Non
 
 def schedule_text(faults: tuple[Fault, ...] | list[Fault]) -> str:
     return ",".join(f.text() for f in faults)
+
+
+# Fault kinds whose target is one member (or ``active``/``all``).
+_NODE_KINDS = frozenset(
+    {"crash", "restart", "pause", "resume", "slow", "failsteps", "diskfull", "diskok"}
+)
+
+
+def _named_members(f: Fault) -> list[str]:
+    """The members a fault names explicitly (not ``active``/``all``)."""
+    if f.kind in _NODE_KINDS:
+        return [] if f.target in ("active", "all") else [f.target]
+    if f.kind == "partition":
+        if f.target.startswith("isolate-") and f.target != "isolate-active":
+            return [f.target[len("isolate-") :]]
+        if f.target.startswith("oneway-"):
+            return f.target.split("-")[1:]
+    return []
+
+
+def check_run(faults: tuple[Fault, ...], members: list[str], duration_us: int | None) -> None:
+    """Refuse, before the run, a schedule that cannot mean what it says: a fault
+    naming a member the cluster does not have, a restart of a node no earlier
+    fault crashed, a duration that ends before the last fault."""
+    crashed: set[str] = set()  # membership only
+    any_crash = False
+    for f in faults:
+        for name in _named_members(f):
+            if not name:
+                raise ScheduleError(f"fault {f.text()!r}: name a member, active or all")
+            if name not in members:
+                raise ScheduleError(
+                    f"fault {f.text()!r}: no member {name!r} (the cluster has {', '.join(members)})"
+                )
+        if f.kind == "partition" and f.target.startswith("oneway-"):
+            if len(f.target.split("-")) != 3:
+                raise ScheduleError(f"fault {f.text()!r}: expected oneway-FROM-TO")
+        if f.kind == "crash":
+            any_crash = True
+            if f.target not in ("active", "all"):
+                crashed.add(f.target)
+        elif f.kind == "restart" and f.target not in ("all",):
+            # ``active`` is up by definition; a named node must have been crashed
+            # by an earlier fault (by name, ``all`` or ``active``).
+            if f.target == "active" or (f.target not in crashed and not any_crash):
+                raise ScheduleError(
+                    f"fault {f.text()!r}: restart before any crash of {f.target} "
+                    "(a restart boots a node that is down)"
+                )
+    last = max((f.at for f in faults), default=0)
+    if duration_us is not None and duration_us < last:
+        raise ScheduleError(
+            f"duration {fmt_time(duration_us)} ends before the schedule's last fault "
+            f"at {fmt_time(last)}"
+        )

@@ -41,9 +41,13 @@ from hypothesis.stateful import (
 
 from hacore.roles import Mode, Policy
 from sims.faults import SECOND, Fault, schedule_text
+from sims.progress import default_event_budget, default_wall_budget_s
+from sims.replay import NEVER, replay_command
 from sims.sim import SimParams, Simulation
 
-SAFETY = ("one-active-per-epoch", "epochs-monotonic", "idempotent-steps")
+# Checked after every rule: the safety invariants, and progress (a run whose
+# budget ran out stops there: a livelock is found, not waited for).
+SAFETY = ("one-active-per-epoch", "epochs-monotonic", "idempotent-steps", "progress")
 # The nemesis and time rules a schedule is drawn from (FuzzConfig.weights names them).
 RULES = (
     "partition",
@@ -64,10 +68,11 @@ RULES = (
 class FuzzFailure(AssertionError):
     """An invariant broke; ``command`` replays the schedule."""
 
-    def __init__(self, message: str, command: str, schedule: str) -> None:
+    def __init__(self, message: str, command: str, schedule: str, digest: str = "") -> None:
         super().__init__(message)
         self.command = command
         self.schedule = schedule
+        self.digest = digest  # of the failing run's logs: the replay's must be the same
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,9 @@ class FuzzConfig:
     # it among the machine's rules), 0 leaves it out; unnamed rules weigh 1.
     weights: tuple[tuple[str, int], ...] = ()
     max_advance_s: int = 45  # the longest single ``advance`` of simulated time
+    steps: int = 12  # rules per example (hypothesis's stateful_step_count)
+    event_budget: int | None = None  # per example; None: derived (example_budgets)
+    wall_budget_s: float | None = None
 
     def weight(self, rule_name: str) -> int:
         return dict(self.weights).get(rule_name, 1)
@@ -88,18 +96,22 @@ class FuzzConfig:
     def params(self) -> SimParams:
         return SimParams(nodes=self.nodes, witness=self.witness, policy=self.policy, mode=self.mode)
 
-    def command(self, sim_seed: int, schedule: str) -> str:
-        parts = [
-            "hacore simulate custom",
-            f"--seed {sim_seed}",
-            f"--nodes {self.nodes}",
-            f"--policy {self.policy}",
-            f"--mode {self.mode}",
-        ]
-        if self.witness:
-            parts.append("--witness")
-        parts.append(f"--schedule '{schedule}'")
-        return " ".join(parts)
+    def longest_example_us(self) -> int:
+        """The most simulated time one example can span: the chaos start, every
+        step an ``advance`` of the longest kind, then the teardown's heal phase."""
+        p = self.params()
+        advance = self.max_advance_s * SECOND
+        return p.chaos_start_us + self.steps * advance + p.convergence_bound_us()
+
+    def example_budgets(self) -> tuple[int, float]:
+        """Each example's (event budget, wall budget): as given, or derived from
+        the longest example (sims.progress)."""
+        longest = self.longest_example_us()
+        events, wall = self.event_budget, self.wall_budget_s
+        return (
+            events if events is not None else default_event_budget(self.params(), longest),
+            wall if wall is not None else default_wall_budget_s(longest),
+        )
 
 
 def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMachine]:
@@ -135,6 +147,7 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             super().__init__()
             self.sim: Simulation | None = None
             self.sim_seed = 0
+            self.until = 0  # where the last run_until stopped (or was to stop)
             self.step_faults = False  # slow/failsteps used: the teardown restores them
             counter[0] += 1
 
@@ -143,15 +156,22 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             self.sim_seed = cfg.seed * 1000 + noise
             p = cfg.params()
             sim = Simulation(p, self.sim_seed, (), "custom", duration_us=None)
-            sim.last_heal = 1 << 62  # unknown until the teardown heals
+            sim.last_heal = NEVER  # unknown until the teardown heals
+            sim.set_budgets(*cfg.example_budgets())
             sim.start()
-            sim.run_until(p.chaos_start_us)
             self.sim = sim
+            self._run(p.chaos_start_us)
+
+        def _run(self, until: int) -> None:
+            """Let the simulation run to ``until``; a replay ends there too."""
+            assert self.sim is not None
+            self.until = until
+            self.sim.run_until(until)
 
         def _inject(self, kind: str, target: str = "", arg: str = "") -> None:
             assert self.sim is not None
             self.sim.inject(Fault(self.sim.now, kind, target, arg))
-            self.sim.run_until(self.sim.now)
+            self._run(self.sim.now)
 
         def partition(self, spec: str) -> None:
             self._inject("partition", spec)
@@ -193,7 +213,7 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
 
         def advance(self, half_seconds: int) -> None:
             assert self.sim is not None
-            self.sim.run_until(self.sim.now + half_seconds * SECOND // 2)
+            self._run(self.sim.now + half_seconds * SECOND // 2)
 
         @invariant()
         def safety(self) -> None:
@@ -205,13 +225,17 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
                 self._fail(broken)
 
         def _fail(self, violations: list[str]) -> None:
-            assert self.sim is not None
-            sched = schedule_text(self.sim.schedule)
-            command = cfg.command(self.sim_seed, sched)
+            sim = self.sim
+            assert sim is not None
+            # The replay runs exactly as far as this example did (and no heal
+            # phase begins in it unless the teardown had begun one).
+            sim.end = self.until
+            sched = schedule_text(sim.schedule)
+            command = replay_command(sim)
             text = "\n".join(
                 [*violations, f"seed: {self.sim_seed}", f"schedule: {sched}", f"replay: {command}"]
             )
-            raise FuzzFailure(text, command, sched)
+            raise FuzzFailure(text, command, sched, sim.digest())
 
         def teardown(self) -> None:
             sim = self.sim
@@ -227,7 +251,7 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             for kind, target, arg in heal:
                 sim.inject(Fault(t, kind, target, arg))
             sim.end = t + sim.p.convergence_bound_us()
-            sim.run_until(sim.end)
+            self._run(sim.end)
             result = sim.finish(0.0)
             if not result.ok:
                 self._fail(result.violations)
@@ -300,14 +324,19 @@ def run_fuzz(
     weights: tuple[tuple[str, int], ...] = (),
     max_advance_s: int = 45,
     database: ExampleDatabase | None = None,
+    event_budget: int | None = None,
+    wall_budget_s: float | None = None,
 ) -> FuzzOutcome:
     """Run ``examples`` schedules; return the shrunk failure if one is found.
     ``home``: hypothesis's storage directory for this run (None: hypothesis's own
     choice, ``.hypothesis/`` in the working directory, as under pytest).
     ``database``: hypothesis's example database (None: none; a campaign shares one
     between its workers so that a failure found once is replayed first everywhere).
-    ``progress`` is called as each schedule starts, with the count so far."""
-    cfg = FuzzConfig(nodes, witness, policy, mode, seed, weights, max_advance_s)
+    ``progress`` is called as each schedule starts, with the count so far. The
+    budgets bound each example (None: derived from its longest run)."""
+    cfg = FuzzConfig(
+        nodes, witness, policy, mode, seed, weights, max_advance_s, steps, event_budget, wall_budget_s
+    )
     with _hypothesis_home(home):
         return _run_fuzz(cfg, examples, steps, progress, database)
 
@@ -364,10 +393,11 @@ def shard_sizes(examples: int, jobs: int) -> list[int]:
     return [per + (1 if i < extra else 0) for i in range(shards)]
 
 
-def _shard(
-    args: tuple[int, int, int, bool, str, str, int, str | None],
-) -> tuple[int, str | None, str, str]:
-    examples, nodes, seed, witness, policy, mode, _index, home = args
+Shard = tuple[int, int, int, bool, str, str, int, str | None, int | None, float | None]
+
+
+def _shard(args: Shard) -> tuple[int, str | None, str, str]:
+    examples, nodes, seed, witness, policy, mode, _index, home, events, wall = args
     out = run_fuzz(
         examples=examples,
         nodes=nodes,
@@ -376,6 +406,8 @@ def _shard(
         mode=Mode(mode),
         seed=seed,
         home=home,
+        event_budget=events,
+        wall_budget_s=wall,
     )
     if out.failure is None:
         return out.examples_run, None, "", ""
@@ -410,6 +442,8 @@ def main_fuzz(
     seed: int,
     jobs: int,
     as_json: bool,
+    event_budget: int | None = None,
+    wall_budget_s: float | None = None,
 ) -> int:
     wall = time.perf_counter()
     message: str | None = None
@@ -425,6 +459,8 @@ def main_fuzz(
             seed=seed,
             progress=None if as_json else lambda n: _bar(min(n, examples), examples),
             home=home,
+            event_budget=event_budget,
+            wall_budget_s=wall_budget_s,
         )
         run = outcome.examples_run
         if outcome.failure is not None:
@@ -432,8 +468,19 @@ def main_fuzz(
             command, schedule = outcome.failure.command, outcome.failure.schedule
     else:
         sizes = shard_sizes(examples, jobs)
-        shards = [
-            (size, nodes, seed * 100 + i, witness, str(policy), str(mode), i, home)
+        shards: list[Shard] = [
+            (
+                size,
+                nodes,
+                seed * 100 + i,
+                witness,
+                str(policy),
+                str(mode),
+                i,
+                home,
+                event_budget,
+                wall_budget_s,
+            )
             for i, size in enumerate(sizes)
         ]
         ctx = multiprocessing.get_context("spawn")

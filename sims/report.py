@@ -27,6 +27,8 @@ ROLE_COLOURS = {
 
 
 def replay_command(result: RunResult) -> str:
+    if result.replay:  # complete: duration, heal phase, budgets (sims.replay)
+        return result.replay
     p = result.params
     parts = ["hacore simulate", result.scenario if result.scenario != "custom" else "custom"]
     parts += ["--seed", str(result.seed), "--nodes", str(p.nodes)]

@@ -48,6 +48,10 @@ class RunResult:
     epochs: list[tuple[int, str, int]]
     observations: list[NodeObservation]
     logs: dict[str, list[LogRecord]]
+    # The command replaying this run exactly (sims.replay); "" for a result
+    # built by hand.
+    replay: str = ""
+    down: tuple[str, ...] = ()  # data nodes down at the end (not judged for convergence)
 
     @property
     def ok(self) -> bool:

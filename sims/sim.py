@@ -41,6 +41,7 @@ from sims.lifecycle import NodeLifecycle
 from sims.nemesis import Nemesis
 from sims.network import Network
 from sims.params import MS, WITNESS_NAME, SimParams
+from sims.replay import replay_command
 from sims.result import RunResult, Span
 from sims.services import Services
 from sims.simnode import DiskFull, SimLog, SimNode
@@ -133,6 +134,8 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
             epochs=list(self.epochs_marked),
             observations=self.observations(),
             logs={n.name: list(n.log.records()) for n in self.data},
+            replay=replay_command(self),
+            down=tuple(n.name for n in self.data if not n.up),
         )
 
     def observations(self) -> list[NodeObservation]:

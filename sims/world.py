@@ -18,6 +18,7 @@ from hacore.roles import Role
 from sims.engine import Engine, Handler
 from sims.faults import HEALING, Fault, check_schedule
 from sims.params import WITNESS_NAME, SimParams
+from sims.progress import default_event_budget, default_wall_budget_s
 from sims.result import Span
 from sims.simnode import SimNode
 
@@ -103,6 +104,10 @@ class World(Engine):
         self.double_checks = 0
         self.append_failures = 0
         self.operator_started = False
+        # When each node resumed, got its disk back or restarted (sims.progress).
+        self.catch_up: dict[str, list[int]] = {}
+        # Nothing hangs: budgets from the duration unless the driver sets others.
+        self.set_budgets(default_event_budget(params, self.end), default_wall_budget_s(self.end))
 
     def _alive(self, n: SimNode, inc: int) -> bool:
         return n.up and n.inc == inc
@@ -152,6 +157,7 @@ class World(Engine):
         def _client(self, _: Any) -> None: ...
         def _fault(self, f: Fault) -> None: ...
         def _violate(self, name: str, detail: str) -> None: ...
+        def _note_catch_up(self, nodes: list[SimNode]) -> None: ...
         def _span(self, n: SimNode, label: str, epoch: int) -> None: ...
         def _shade(self, node: str, what: str) -> None: ...
         def _unshade(self, key: str) -> None: ...
