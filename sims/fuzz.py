@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -334,9 +334,8 @@ def run_fuzz(
     between its workers so that a failure found once is replayed first everywhere).
     ``progress`` is called as each schedule starts, with the count so far. The
     budgets bound each example (None: derived from its longest run)."""
-    cfg = FuzzConfig(
-        nodes, witness, policy, mode, seed, weights, max_advance_s, steps, event_budget, wall_budget_s
-    )
+    cfg = FuzzConfig(nodes, witness, policy, mode, seed, weights, max_advance_s, steps)
+    cfg = replace(cfg, event_budget=event_budget, wall_budget_s=wall_budget_s)
     with _hypothesis_home(home):
         return _run_fuzz(cfg, examples, steps, progress, database)
 
