@@ -18,7 +18,8 @@ guards catch it, each reported like any other violation:
      (:class:`DecisionBound`, derivation in ``docs/simulator.md``). Catch-up is
      the allowance on top: what a node missed while paused or unable to log
      (full disk) arrives at once when it resumes, so the decisions at the
-     instant of each resume, disk repair and restart are not counted.
+     instant of each resume, disk repair and restart, and within the FIFO
+     delay and a round trip after it, are not counted (:func:`catch_up_windows`).
   2. *A converged cluster goes quiet.* Once the cluster has converged and
      every timer that could still be armed has run out (:func:`settle_us`),
      the logs grow only with new facts: the local commit seqno and a peer's
@@ -123,6 +124,20 @@ _QUIET_INPUTS = frozenset({inp.PeerHeard.TYPE, inp.LocalProgress.TYPE})
 _QUIET_EVENTS = frozenset({ev.PeerObserved.TYPE, ev.ProgressObserved.TYPE})
 
 
+def catch_up_windows(p: SimParams, instants: list[int]) -> list[tuple[int, int]]:
+    """The catch-up allowance: what a node missed while paused or unable to log
+    is handed to it at the instant it resumes (or gets its disk back, or
+    restarts), and what it makes of it (its VRRP router's FIFO lines, the
+    replies of its peers) reaches the core within the FIFO delay and a round
+    trip. Decisions inside these windows are not counted."""
+    width = p.fifo_delay_us[1] + 2 * p.link_delay_us[1]
+    return [(t, t + width) for t in sorted(instants)]
+
+
+def _inside(at: int, windows: list[tuple[int, int]]) -> bool:
+    return any(lo <= at <= hi for lo, hi in windows)
+
+
 def _densest_second(ats: list[int]) -> tuple[int, int]:
     """(most decisions in a one-second window, the window's first decision time)."""
     best, start, lo = 0, 0, 0
@@ -153,10 +168,8 @@ def progress(sim: World) -> list[str]:
     details: list[str] = []
     for n in sim.data:
         records = list(n.log.records())
-        # The catch-up allowance: inputs decided at the very instant a node
-        # resumed (or got its disk back, or restarted) waited for that instant.
-        excused = set(sim.catch_up.get(n.name, ()))
-        ats = sorted(r.at for r in records if r.kind == "input" and r.at not in excused)
+        excused = catch_up_windows(sim.p, sim.catch_up.get(n.name, []))
+        ats = sorted(r.at for r in records if r.kind == "input" and not _inside(r.at, excused))
         most, start = _densest_second(ats)
         if most > bound.per_second:
             details.append(
