@@ -3,13 +3,16 @@ and shrinks it to a short schedule that replays through `hacore simulate`."""
 
 from __future__ import annotations
 
+import json
+import shlex
+
 import pytest
 from canary import broken_compiled
 
+from hacli.main import main
 from hacore import decider
 from sims.faults import parse_schedule
 from sims.fuzz import run_fuzz
-from sims.run import make_simulation
 
 
 @pytest.fixture
@@ -18,7 +21,9 @@ def broken_decider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(decider, "_COMPILED", broken_compiled())
 
 
-def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(broken_decider: None) -> None:
+def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(
+    broken_decider: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     outcome = run_fuzz(examples=150, nodes=2, seed=3)
     assert outcome.failure is not None, "the fuzzer missed a decider that never demotes"
     # max_examples=150 bounds the search; examples_run also counts shrink replays.
@@ -27,10 +32,14 @@ def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(broken_decide
     assert 1 <= len(chaos) <= 3, outcome.failure.schedule
     assert any(f.kind in ("partition", "crash", "pause") for f in chaos)
     assert "hacore simulate custom" in outcome.failure.command
-    # The printed command replays the failure exactly.
-    seed = int(outcome.failure.command.split("--seed ")[1].split()[0])
-    replay = make_simulation("custom", seed, schedule=schedule).run()
-    assert not replay.ok
+    # The printed command, run as printed, replays the failing run exactly: the
+    # same node logs (digest), the same violation (issue 12: it is complete).
+    argv = shlex.split(outcome.failure.command)
+    assert argv[:2] == ["hacore", "simulate"]
+    assert main([*argv[1:], "--json"]) == 1
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["digest"] == outcome.failure.digest
+    assert replayed["violations"][0].split(":")[0] == str(outcome.failure).split(":")[0]
 
 
 def test_fuzzer_finds_nothing_in_the_real_core() -> None:
