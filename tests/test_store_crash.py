@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from crash_writer import CONFIG
 
 from adapters.store import SqliteStore
