@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from hacore.roles import Mode, Policy
-from sims.faults import ScheduleError, parse_schedule, parse_time
+from sims.faults import Fault, ScheduleError, parse_schedule, parse_time
+from sims.result import RunResult
 from sims.scenarios import SCENARIOS
 
 POLICIES = [str(p) for p in Policy]
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--nodes", type=int, default=None, help="data nodes (default: scenario's)")
     sim.add_argument("--witness", action="store_true", default=None, help="add a witness")
-    sim.add_argument("--policy", choices=POLICIES, default=str(Policy.VRRP_WINNER))
+    sim.add_argument("--policy", choices=POLICIES, default=None)
     sim.add_argument("--mode", choices=MODES, default=None)
     sim.add_argument("--duration", default=None, help="total simulated time, e.g. 120s")
     sim.add_argument("--schedule", default=None, help="explicit fault schedule (replays)")
@@ -138,20 +139,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if why:
             return _err(f"--log {args.log}: cannot write it: {why}")
     if args.compare_policies:
-        from sims.compare import compare_policies, render_comparison
-
-        rows = compare_policies(name, args.seed, nodes=args.nodes, schedule=schedule)
-        if args.json:
-            print(report.dumps({"scenario": name, "seed": args.seed, "rows": rows}))
-        else:
-            print(render_comparison(name, args.seed, rows))
-        return 0 if all(r["ok"] for r in rows) else 1
+        return _compare(args, name, schedule, duration)
     try:
         simulation = make_simulation(
             name,
             args.seed,
             nodes=args.nodes,
-            policy=Policy(args.policy),
+            policy=Policy(args.policy or Policy.VRRP_WINNER),
             mode=mode,
             witness=args.witness,
             duration_us=duration,
@@ -160,26 +154,96 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (KeyError, ValueError) as exc:
         return _err(str(exc))
     result = simulation.run()
-    if args.timeline:
-        html = os.path.splitext(args.timeline)[1].lower() == ".html"
-        picture = report.html_timeline(result) if html else report.svg_timeline(result)
-        try:
-            with open(args.timeline, "w", encoding="utf-8") as fh:
-                fh.write(picture)
-        except OSError as exc:
-            return _err(f"--timeline {args.timeline}: cannot write it: {exc.strerror or exc}")
-    if args.log:
-        from sims.store import write_logs
-
-        try:
-            write_logs(args.log, result)
-        except Exception as exc:  # the store's typed errors; report, do not trace back
-            return _err(f"--log {args.log}: cannot write it: {exc}")
+    try:
+        _write_outputs(result, args.timeline, args.log)
+    except _ArgError as exc:
+        return _err(str(exc))
     if args.json:
         print(report.dumps(report.json_report(result)))
     else:
         print(report.text_report(result))
     return 0 if result.ok else 1
+
+
+def _write_outputs(result: RunResult, timeline: str | None, log: str | None) -> None:
+    """The run's picture and node logs, where asked; _ArgError when one cannot be written."""
+    from sims import report
+
+    if timeline:
+        html = os.path.splitext(timeline)[1].lower() == ".html"
+        picture = report.html_timeline(result) if html else report.svg_timeline(result)
+        try:
+            with open(timeline, "w", encoding="utf-8") as fh:
+                fh.write(picture)
+        except OSError as exc:
+            raise _ArgError(
+                f"--timeline {timeline}: cannot write it: {exc.strerror or exc}"
+            ) from None
+    if log:
+        from sims.store import write_logs
+
+        try:
+            write_logs(log, result)
+        except Exception as exc:  # the store's typed errors; report, do not trace back
+            raise _ArgError(f"--log {log}: cannot write it: {exc}") from None
+
+
+def _compare(
+    args: argparse.Namespace, name: str, schedule: tuple[Fault, ...] | None, duration: int | None
+) -> int:
+    """--compare-policies: every flag either shapes every row or is refused."""
+    from sims import report
+    from sims.compare import compare_policies, render_comparison, row_path
+
+    for flag, value in (("--policy", args.policy), ("--mode", args.mode)):
+        if value is not None:
+            return _err(
+                f"{flag} cannot go with --compare-policies, which runs every policy and mode"
+            )
+    for flag, path in (("--timeline", args.timeline), ("--log", args.log)):
+        if path is None:
+            continue
+        for policy in Policy:
+            for m in Mode:
+                why = _unwritable(row_path(path, policy, m))
+                if why:
+                    return _err(f"{flag} {row_path(path, policy, m)}: cannot write it: {why}")
+
+    def write_row(r: RunResult) -> dict[str, str | None]:
+        files: dict[str, str | None] = {"timeline": None, "log": None}
+        for kind, path in (("timeline", args.timeline), ("log", args.log)):
+            if path is not None:
+                files[kind] = row_path(path, r.params.policy, r.params.mode)
+        _write_outputs(r, files["timeline"], files["log"])
+        return files
+
+    try:
+        comparison = compare_policies(
+            name,
+            args.seed,
+            nodes=args.nodes,
+            witness=args.witness,
+            duration_us=duration,
+            schedule=schedule,
+            write_row=write_row,
+        )
+    except _ArgError as exc:
+        return _err(str(exc))
+    except (KeyError, ValueError) as exc:
+        return _err(str(exc))
+    if args.json:
+        doc = {
+            "scenario": name,
+            "seed": args.seed,
+            "nodes": comparison.nodes,
+            "witness": comparison.witness,
+            "duration_s": None if duration is None else duration / 1e6,
+            "rows": comparison.rows,
+        }
+        print(report.dumps(doc))
+    else:
+        print(render_comparison(name, args.seed, comparison))
+    return 0 if comparison.ok else 1
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ def test_timeline_svg_shades_a_crash(tmp_path: Path) -> None:
 
 
 def test_compare_policies_runs_one_schedule_under_every_policy_and_mode() -> None:
-    rows = compare_policies("partition-heal", 1)
+    rows = compare_policies("partition-heal", 1).rows
     assert {(r["policy"], r["mode"]) for r in rows} == {
         (str(p), str(m)) for p in Policy for m in Mode
     }
@@ -64,10 +64,74 @@ def test_compare_policies_runs_one_schedule_under_every_policy_and_mode() -> Non
     assert all(r["split_brain_s"] > 0 for r in avail)
 
 
+def test_compare_policies_names_the_winner_and_the_split_brain_verdict() -> None:
+    rows = {(r["policy"], r["mode"]): r for r in compare_policies("partition-heal", 1).rows}
+    for (policy, mode), row in rows.items():
+        single = make_simulation("partition-heal", 1, policy=Policy(policy), mode=Mode(mode)).run()
+        actives = [n.name for n in single.nodes_end if n.role == "active"]
+        assert row["winner"] == (actives[0] if len(actives) == 1 else None)
+    avail = rows[("highest-epoch", "availability-first")]
+    assert avail["split_brain"] == f"resolved: {avail['winner']} won (policy)"
+    assert rows[("manual", "availability-first")]["split_brain"].endswith("won (operator)")
+    assert rows[("vrrp-winner", "safety-first")]["split_brain"] == "none"
+
+
+def test_compare_policies_rows_match_single_runs_with_the_same_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["partition-heal", "--witness", "--nodes", "3", "--duration", "70s"]
+    assert main(["simulate", *argv, "--compare-policies", "--json"]) in (0, 1)
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["nodes"], doc["witness"], doc["duration_s"]) == (3, True, 70.0)
+    for row in doc["rows"]:
+        main(["simulate", *argv, "--policy", row["policy"], "--mode", row["mode"], "--json"])
+        single = json.loads(capsys.readouterr().out)
+        assert row["sim_s"] == single["sim_seconds"] == 70.0
+        for key in ("downtime_s", "split_brain_s", "writes_acked", "writes_lost"):
+            assert row[key] == single[key], (row["policy"], row["mode"], key)
+
+
+def test_compare_policies_writes_one_timeline_and_log_per_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    svg, db = tmp_path / "run.svg", tmp_path / "run.sqlite"
+    code = main(
+        [
+            "simulate",
+            "partition-heal",
+            "--compare-policies",
+            "--timeline",
+            str(svg),
+            "--log",
+            str(db),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    for p in Policy:
+        for m in Mode:
+            row_svg = tmp_path / f"run-{p}-{m}.svg"
+            row_db = tmp_path / f"run-{p}-{m}.sqlite"
+            assert ET.parse(row_svg).getroot().tag == f"{SVG}svg"
+            assert f"timeline of {p} {m}: {row_svg}" in out
+            assert main(["log", "verify", str(row_db)]) == 0
+    assert not svg.exists() and not db.exists()
+
+
+@pytest.mark.parametrize("flag", [["--policy", "manual"], ["--mode", "safety-first"]])
+def test_compare_policies_refuses_a_flag_it_cannot_honour(
+    flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "partition-heal", "--compare-policies", *flag]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "cannot go with --compare-policies" in captured.err
+
+
 def test_cli_compare_policies_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "partition-heal", "--compare-policies"]) == 0
     out = capsys.readouterr().out
     assert "downtime s" in out and "quarantined" in out
+    assert "winner" in out and "split-brain verdict" in out
     assert out.count("vrrp-winner") == 2
 
 
