@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
     "adapters.status_cli",  # status (the reference status table)
+    "adapters.config_cli",  # config check/keepalived (the agent's configuration)
 )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import boundary_fuzz
 import pytest
 
 
@@ -17,3 +21,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """``HACORE_FUZZ_FIGURES=path``: write the boundary fuzz counts (docs/hardening.md)."""
+    target = os.environ.get("HACORE_FUZZ_FIGURES")
+    if target and exitstatus == 0:
+        boundary_fuzz.write_figures(Path(target))

@@ -108,8 +108,11 @@ def test_reader_never_raises_and_counts_every_line(chunks: list[str]) -> None:
     reader = FifoReader()
     data = "\n".join(chunks).encode() + b"\n"
     records = reader.feed(data)
-    nonblank = [c for c in "\n".join(chunks).split("\n") if c.strip()]
-    assert len(records) + len(reader.errors) == len(nonblank)
+    lines = data.split(b"\n")[:-1]  # every line, blank ones too, gets a sequence number
+    assert len(records) + len(reader.errors) == len(lines)
+    assert sorted([r.seq for r in records] + [e.seq for e in reader.errors]) == list(
+        range(1, len(lines) + 1)
+    )
 
 
 def test_fifo_lines_become_core_inputs_with_their_sequence_numbers() -> None:

@@ -67,6 +67,7 @@ def test_forwards_to_the_agent_socket(tmp_path: Path) -> None:
         conn, _ = server.accept()
         with conn:
             received.append(conn.recv(65536))
+            conn.sendall(b"ok\n")  # the agent acknowledges what it read
 
     t = threading.Thread(target=accept)
     t.start()

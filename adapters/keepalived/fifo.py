@@ -8,10 +8,18 @@ Line shapes (keepalived 2.2, ``vrrp_notify.c``)::
     INSTANCE "VI_1" MASTER_PRIORITY 120  the effective priority changed
     INSTANCE "VI_1" BACKUP_PRIORITY 90   (with vrrp_notify_priority_changes)
 
-Each parsed line gets a sequence number (its position among the lines read,
-malformed ones included, so gaps show where a bad line was). A malformed line
-raises/produces ``MalformedLine`` carrying the line; the reader reports it and
-goes on, losing nothing before or after it.
+Each line gets a sequence number (its position among the lines read,
+malformed ones included, so gaps show where a bad line was): every line, an
+empty or control-character-only one too, is either a record or a
+``MalformedLine`` carrying the line; the reader reports it and goes on, losing
+nothing before or after it.
+
+The grammar is ASCII and exact: keepalived writes upper-case words, decimal
+priorities without leading zeros and names of printable ASCII, so a Unicode
+digit (U+0661..U+0669, say), a folded letter, a tab, NUL or a second newline is a
+malformed line, never a look-alike of a good one. A line longer than
+``MAX_LINE`` bytes is malformed too: the reader does not buffer it without
+bound, it reports it once and skips to the next newline.
 """
 
 from __future__ import annotations
@@ -31,7 +39,17 @@ class LineKind(enum.StrEnum):
     PRIORITY = "PRIORITY"  # MASTER_PRIORITY / BACKUP_PRIORITY
 
 
-_LINE = re.compile(r'^(INSTANCE|GROUP) "([^"\n]{1,64})" ([A-Z_]{3,24}) (\d{1,3})$')
+# A keepalived instance or group name: 1..64 printable ASCII characters, no
+# space or double quote (keepalived's config tokenizer splits on whitespace).
+NAME_PATTERN = r"[!#-~]{1,64}"
+# Decimal, no sign, no leading zero (keepalived prints with %d).
+PRIORITY_PATTERN = r"0|[1-9][0-9]{0,2}"
+_LINE = re.compile(
+    rf'(INSTANCE|GROUP) "({NAME_PATTERN})" ([A-Z_]{{3,24}}) ({PRIORITY_PATTERN})', re.ASCII
+)
+# The longest line keepalived writes is ~100 bytes (a 64-character name and
+# MASTER_RX_LOWER_PRI); anything past this is not one of its lines.
+MAX_LINE = 256
 
 
 @attrs.frozen
@@ -56,9 +74,11 @@ class MalformedLine(ValueError):
 
 
 def parse_line(line: str, seq: int = 0) -> FifoRecord:
-    """Parse one line (trailing newline allowed); raise MalformedLine otherwise."""
-    text = line.rstrip("\n").rstrip("\r")
-    m = _LINE.match(text)
+    """Parse one line (one trailing newline allowed); raise MalformedLine otherwise."""
+    text = line[:-1] if line.endswith("\n") else line
+    if len(text) > MAX_LINE:
+        raise MalformedLine(seq, text[:MAX_LINE], f"longer than {MAX_LINE} characters")
+    m = _LINE.fullmatch(text)
     if not m:
         raise MalformedLine(seq, text, 'expected TYPE "NAME" STATE PRIORITY')
     typ, name, word, prio_s = m.groups()
@@ -81,11 +101,9 @@ def parse_line(line: str, seq: int = 0) -> FifoRecord:
 
 
 def parse_lines(lines: Iterable[str], first_seq: int = 1) -> Iterator[FifoRecord | MalformedLine]:
-    """Yield a record or a MalformedLine (not raised) for each non-empty line, in order."""
+    """Yield a record or a MalformedLine (not raised) for each line, in order."""
     seq = first_seq
     for raw in lines:
-        if not raw.strip():
-            continue
         try:
             yield parse_line(raw, seq)
         except MalformedLine as exc:
@@ -96,29 +114,51 @@ def parse_lines(lines: Iterable[str], first_seq: int = 1) -> Iterator[FifoRecord
 class FifoReader:
     """Incremental reader: feed it bytes as they arrive, get complete records out.
 
-    Partial lines are buffered until their newline; invalid UTF-8 is a
-    malformed line, not an exception.
+    Partial lines are buffered until their newline, up to ``MAX_LINE`` bytes:
+    a longer one is reported once as malformed and the rest of it, up to its
+    newline, is dropped. Each byte is scanned once (no re-scan of the buffer
+    per chunk). Invalid UTF-8 is a malformed line, not an exception.
     """
 
     def __init__(self, first_seq: int = 1) -> None:
-        self._buf = b""
+        self._buf = bytearray()
+        self._skipping = False  # inside an over-long line already reported
         self._seq = first_seq
         self.errors: list[MalformedLine] = []
 
+    def _next_seq(self) -> int:
+        seq = self._seq
+        self._seq += 1
+        return seq
+
     def feed(self, data: bytes) -> list[FifoRecord]:
-        self._buf += data
-        *complete, self._buf = self._buf.split(b"\n")
         out: list[FifoRecord] = []
-        for raw in complete:
-            text = raw.decode("utf-8", "replace")
-            if not text.strip():  # blank lines are not lines (same rule as parse_lines)
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            piece = data[start:] if end < 0 else data[start:end]
+            start = len(data) if end < 0 else end + 1
+            if self._skipping:
+                self._skipping = end < 0
                 continue
-            seq = self._seq
-            self._seq += 1
+            self._buf += piece
+            if len(self._buf) > MAX_LINE:
+                text = bytes(self._buf[:MAX_LINE]).decode("utf-8", "replace")
+                self.errors.append(
+                    MalformedLine(self._next_seq(), text, f"longer than {MAX_LINE} bytes")
+                )
+                self._buf.clear()
+                self._skipping = end < 0
+                continue
+            if end < 0:
+                break
+            raw = bytes(self._buf)
+            self._buf.clear()
+            seq = self._next_seq()
             try:
                 out.append(parse_line(raw.decode("utf-8"), seq))
             except UnicodeDecodeError:
-                self.errors.append(MalformedLine(seq, text, "not UTF-8"))
+                self.errors.append(MalformedLine(seq, raw.decode("utf-8", "replace"), "not UTF-8"))
             except MalformedLine as exc:
                 self.errors.append(exc)
         return out

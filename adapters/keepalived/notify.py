@@ -1,4 +1,10 @@
-"""The arguments keepalived passes to a ``notify`` script: TYPE NAME STATE PRIORITY."""
+"""The arguments keepalived passes to a ``notify`` script: TYPE NAME STATE PRIORITY.
+
+Exact, like the fifo grammar: upper-case words as keepalived writes them (no
+case folding: a dotless i or a long s folds to I or S under ``str.upper``),
+ASCII decimal priorities without a leading zero (``str.isdigit`` admits
+superscript and circled digits), names of printable ASCII.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ from collections.abc import Sequence
 
 import attrs
 
+from adapters.keepalived.fifo import NAME_PATTERN, PRIORITY_PATTERN
+
 TYPES = ("INSTANCE", "GROUP")
 STATES = ("MASTER", "BACKUP", "FAULT", "STOP", "DELETED")
-_NAME = re.compile(r"^[^\s\"]{1,64}$")
+_NAME = re.compile(NAME_PATTERN, re.ASCII)
+_PRIORITY = re.compile(PRIORITY_PATTERN, re.ASCII)
 
 
 class NotifyArgsError(ValueError):
@@ -32,14 +41,18 @@ def parse_notify_args(args: Sequence[str]) -> NotifyArgs:
     if len(args) != 4:
         raise NotifyArgsError(f"expected TYPE NAME STATE PRIORITY (4 arguments), got {len(args)}")
     typ, name, state, prio = args
-    if typ.upper() not in TYPES:
+    if typ not in TYPES:
         raise NotifyArgsError(f"TYPE: must be INSTANCE or GROUP, got {typ!r}")
-    if not _NAME.match(name):
-        raise NotifyArgsError(f"NAME: 1..64 characters without spaces or quotes, got {name!r}")
-    if state.upper() not in STATES:
+    if not _NAME.fullmatch(name):
+        raise NotifyArgsError(
+            f"NAME: 1..64 printable ASCII characters without spaces or quotes, got {name!r}"
+        )
+    if state not in STATES:
         raise NotifyArgsError(f"STATE: must be one of {', '.join(STATES)}, got {state!r}")
-    if not prio.isdigit() or not 0 <= int(prio) <= 255:
-        raise NotifyArgsError(f"PRIORITY: must be an integer in 0..255, got {prio!r}")
-    if typ.upper() == "GROUP" and state.upper() == "DELETED":
+    if not _PRIORITY.fullmatch(prio) or int(prio) > 255:
+        raise NotifyArgsError(
+            f"PRIORITY: must be a decimal integer in 0..255 without leading zeros, got {prio!r}"
+        )
+    if typ == "GROUP" and state == "DELETED":
         raise NotifyArgsError("STATE: DELETED is only reported for instances")
-    return NotifyArgs(typ.upper(), name, state.upper(), int(prio))
+    return NotifyArgs(typ, name, state, int(prio))
