@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from hacore import events as ev
 from hacore.codec import Message, register
+from hacore.plans import StepName
 from hacore.roles import PlanKind, Role
 from hacore.state import NodeState
 
@@ -31,7 +32,7 @@ class RunStep(Effect):
     key: str
     plan_id: int
     kind: PlanKind
-    step: str
+    step: StepName
     attempt: int
     bootstrap_allowed: bool
 

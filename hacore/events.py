@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hacore.codec import Message, register
+from hacore.plans import StepName
 from hacore.roles import Command, PeerRole, PlanKind, Policy, Role, TimerPurpose, VrrpStatus
 
 
@@ -47,7 +48,7 @@ class PlanStarted(Event):
     at: int
     plan_id: int
     kind: PlanKind
-    steps: tuple[str, ...]
+    steps: tuple[StepName, ...]
     bootstrap_allowed: bool  # may make_galera_primary force pc.bootstrap?
 
 
@@ -58,7 +59,7 @@ class StepStarted(Event):
     at: int
     plan_id: int
     index: int
-    step: str
+    step: StepName
     attempt: int
     timeout_timer: int  # id of the step-timeout timer armed with it
 
@@ -70,7 +71,7 @@ class StepCompleted(Event):
     at: int
     plan_id: int
     index: int
-    step: str
+    step: StepName
 
 
 @register
@@ -80,7 +81,7 @@ class StepAttemptFailed(Event):
     at: int
     plan_id: int
     index: int
-    step: str
+    step: StepName
     attempt: int
     reason: str
 

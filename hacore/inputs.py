@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hacore.codec import Message, register
+from hacore.plans import StepName
 from hacore.roles import Command, PeerRole, VrrpStatus
 
 
@@ -90,7 +91,7 @@ class StepSucceeded(Input):
     KIND: ClassVar[InputKind] = InputKind.STEP_SUCCEEDED
     at: int
     plan_id: int
-    step: str
+    step: StepName
     attempt: int
 
 
@@ -101,7 +102,7 @@ class StepFailed(Input):
     KIND: ClassVar[InputKind] = InputKind.STEP_FAILED
     at: int
     plan_id: int
-    step: str
+    step: StepName
     attempt: int
     reason: str
 

@@ -14,15 +14,36 @@ Rules
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from hacore.config import ClusterConfig, Services
 from hacore.roles import PlanKind
 
 
+class StepName(enum.StrEnum):
+    """Every plan step's identity, the one name plans, events, effects, the
+    runtime's dispatcher, the simulator and the docs use. A ``StrEnum``: its
+    value is what the log stores, so records written before it decode alike."""
+
+    CONFIRM_OLD_ACTIVE_GONE = "confirm_old_active_gone"
+    RESTORE_K3S_DB = "restore_k3s_db"
+    START_K3S = "start_k3s"
+    MAKE_GALERA_PRIMARY = "make_galera_primary"
+    HEAL_GLUSTER = "heal_gluster"
+    START_REPLICATION = "start_replication"
+    MARK_ACTIVE = "mark_active"
+    QUARANTINE_DIVERGENT = "quarantine_divergent"
+    STOP_REPLICATION = "stop_replication"
+    STOP_K3S = "stop_k3s"
+    REJOIN_GALERA = "rejoin_galera"
+    RESYNC_GLUSTER = "resync_gluster"
+    MARK_STANDBY = "mark_standby"
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
-    name: str
+    name: StepName
     service: str | None  # None: always part of the plan
     discards_data: bool = False
     preserves_data: bool = False
@@ -30,37 +51,37 @@ class Step:
 
 # The reference system's promotion, in order (DESIGN.md §Failover plans).
 PROMOTION_STEPS: tuple[Step, ...] = (
-    Step("confirm_old_active_gone", None),
-    Step("restore_k3s_db", "k3s"),  # from the litestream replica
-    Step("start_k3s", "k3s"),  # start and wait for /readyz
-    Step("make_galera_primary", "galera"),  # bootstrap only if the plan allows it
-    Step("heal_gluster", "gluster"),
-    Step("start_replication", "litestream"),
-    Step("mark_active", None),
+    Step(StepName.CONFIRM_OLD_ACTIVE_GONE, None),
+    Step(StepName.RESTORE_K3S_DB, "k3s"),  # from the litestream replica
+    Step(StepName.START_K3S, "k3s"),  # start and wait for /readyz
+    Step(StepName.MAKE_GALERA_PRIMARY, "galera"),  # bootstrap only if the plan allows it
+    Step(StepName.HEAL_GLUSTER, "gluster"),
+    Step(StepName.START_REPLICATION, "litestream"),
+    Step(StepName.MARK_ACTIVE, None),
 )
 
 DEMOTION_STEPS: tuple[Step, ...] = (
-    Step("quarantine_divergent", None, preserves_data=True),
-    Step("stop_replication", "litestream"),
-    Step("stop_k3s", "k3s"),
-    Step("rejoin_galera", "galera", discards_data=True),  # SST may overwrite local writes
-    Step("resync_gluster", "gluster", discards_data=True),
-    Step("mark_standby", None),
+    Step(StepName.QUARANTINE_DIVERGENT, None, preserves_data=True),
+    Step(StepName.STOP_REPLICATION, "litestream"),
+    Step(StepName.STOP_K3S, "k3s"),
+    Step(StepName.REJOIN_GALERA, "galera", discards_data=True),  # SST may overwrite local writes
+    Step(StepName.RESYNC_GLUSTER, "gluster", discards_data=True),
+    Step(StepName.MARK_STANDBY, None),
 )
 
-STEPS_BY_NAME: dict[str, Step] = {s.name: s for s in PROMOTION_STEPS + DEMOTION_STEPS}
+STEPS_BY_NAME: dict[StepName, Step] = {s.name: s for s in PROMOTION_STEPS + DEMOTION_STEPS}
 
 
 def _enabled(step: Step, services: Services) -> bool:
     return step.service is None or bool(getattr(services, step.service))
 
 
-def plan_steps(kind: PlanKind, config: ClusterConfig) -> tuple[str, ...]:
+def plan_steps(kind: PlanKind, config: ClusterConfig) -> tuple[StepName, ...]:
     catalogue = PROMOTION_STEPS if kind is PlanKind.PROMOTION else DEMOTION_STEPS
     return tuple(s.name for s in catalogue if _enabled(s, config.services))
 
 
-def quarantine_precedes_discard(steps: tuple[str, ...]) -> bool:
+def quarantine_precedes_discard(steps: tuple[StepName, ...]) -> bool:
     """True when no data-discarding step comes before a preserving one."""
     preserved = False
     for name in steps:

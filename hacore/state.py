@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hacore.plans import StepName
 from hacore.roles import PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
 
 _CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
@@ -17,13 +18,13 @@ _CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
 class PlanProgress:
     plan_id: int
     kind: PlanKind
-    steps: tuple[str, ...]
+    steps: tuple[StepName, ...]
     index: int  # the first unfinished step
     attempt: int  # attempt number of the current step (1-based; 0 = not started)
     bootstrap_allowed: bool
 
     @property
-    def current_step(self) -> str:
+    def current_step(self) -> StepName:
         return self.steps[self.index]
 
     @property
@@ -85,6 +86,11 @@ class NodeState:
     split_committed: int | None = None
     split_changes: int = 0
     frozen: bool = False
+    # Every (peer, epoch) this node is frozen against (manual policy), sorted.
+    # One remembered split peer is not enough with three or more actives: a
+    # frozen node hearing n2, then n3, then n2 again would "detect" each anew,
+    # announce, and make its peers do the same (a livelock, issue 12).
+    frozen_against: tuple[tuple[str, int], ...] = ()
     priority_yielded: bool = False
     quorum_lost: bool = False
     hold_down_until: int = 0

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from adapters.lab.conformance import TOLERANCE_EXTRA_S, markdown, run_scenario, scenarios
+from hacli.conformance import TOLERANCE_EXTRA_S, markdown, run_scenario, scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from hacore.roles import Mode, Policy
@@ -24,7 +25,13 @@ class _ArgError(Exception):
     pass
 
 
-def register(subparsers: Any) -> None:
+# Writes a run's node logs to a file (``--log``). ``sims`` may not import
+# ``adapters`` (docs/runtime.md §Layering): the ``hacore`` command (``hacli``)
+# hands in the SQLite store's writer.
+LogWriter = Callable[[str, Any], object]
+
+
+def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
     sim = subparsers.add_parser(
         "simulate",
         help="run a named scenario in the deterministic simulator",
@@ -53,7 +60,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="run the scenario's fault schedule under every policy and both modes",
     )
-    sim.set_defaults(handler=cmd_simulate)
+    sim.set_defaults(handler=cmd_simulate, write_logs=write_logs)
 
     sc = subparsers.add_parser("scenarios", help="list the simulator's named scenarios")
     sc.set_defaults(handler=cmd_scenarios)
@@ -155,7 +162,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return _err(str(exc))
     result = simulation.run()
     try:
-        _write_outputs(result, args.timeline, args.log)
+        _write_outputs(result, args.timeline, args.log, args.write_logs)
     except _ArgError as exc:
         return _err(str(exc))
     if args.json:
@@ -165,7 +172,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def _write_outputs(result: RunResult, timeline: str | None, log: str | None) -> None:
+def _write_outputs(
+    result: RunResult, timeline: str | None, log: str | None, write_logs: LogWriter | None
+) -> None:
     """The run's picture and node logs, where asked; _ArgError when one cannot be written."""
     from sims import report
 
@@ -180,8 +189,8 @@ def _write_outputs(result: RunResult, timeline: str | None, log: str | None) -> 
                 f"--timeline {timeline}: cannot write it: {exc.strerror or exc}"
             ) from None
     if log:
-        from sims.store import write_logs
-
+        if write_logs is None:
+            raise _ArgError("--log: no log store given to this command (run it as `hacore`)")
         try:
             write_logs(log, result)
         except Exception as exc:  # the store's typed errors; report, do not trace back
@@ -214,7 +223,7 @@ def _compare(
         for kind, path in (("timeline", args.timeline), ("log", args.log)):
             if path is not None:
                 files[kind] = row_path(path, r.params.policy, r.params.mode)
-        _write_outputs(r, files["timeline"], files["log"])
+        _write_outputs(r, files["timeline"], files["log"], args.write_logs)
         return files
 
     try:

@@ -13,7 +13,7 @@ from agent_helpers import KEY, config_text, write_key
 from adapters.agent.config import AgentConfig, ConfigFileError, ConfigValueError, parse_config
 from adapters.agent.config_doc import render_reference
 from adapters.agent.secret_files import SecretFileError, load_secrets, read_secret
-from adapters.cli import main
+from hacli.main import main
 from hacore.roles import Mode, Policy
 
 ROOT = Path(__file__).resolve().parent.parent

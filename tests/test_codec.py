@@ -195,8 +195,17 @@ def test_enum_value_outside_the_enum_names_the_allowed_values() -> None:
 
 def test_tuple_items_are_checked_one_by_one() -> None:
     data = _form("plan-started")
-    data["payload"]["steps"] = ["ok", 3]
-    with pytest.raises(DecodeError, match=r"plan-started\.steps\[1\]: expected a string"):
+    data["payload"]["steps"] = ["mark_active", 3]
+    with pytest.raises(DecodeError, match=r"plan-started\.steps\[1\]: 3 is not one of"):
+        codec.decode(data)
+
+
+def test_a_step_name_outside_the_catalogue_is_refused() -> None:
+    # Step identity is one enum (hacore.plans.StepName): the codec is the only
+    # place a step name is a string, and it refuses one no plan knows.
+    data = _form("plan-started")
+    data["payload"]["steps"] = ["mark_active", "reboot_everything"]
+    with pytest.raises(DecodeError, match=r"plan-started\.steps\[1\]: 'reboot_everything'"):
         codec.decode(data)
 
 

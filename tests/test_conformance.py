@@ -1,6 +1,6 @@
 """The core's VRRP model against real keepalived: same scenarios, same transitions.
 
-Runs every scenario of adapters.lab.conformance on the lab (advert_int 0.1 s; the
+Runs every scenario of hacli.conformance on the lab (advert_int 0.1 s; the
 start-up election 0.5 s) and on sims.vrrp_sim with the measured step times; per
 node the VRRP state sequences must be equal and each transition within one advert
 interval + 300 ms. About 50 s in all.
@@ -13,7 +13,7 @@ import os
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.lab.conformance import Scenario, run_scenario, scenarios, sequence_text
+from hacli.conformance import Scenario, run_scenario, scenarios, sequence_text
 
 SCENARIOS = scenarios("0.1")
 REQUIRED = {
@@ -51,7 +51,7 @@ def test_model_conforms_to_keepalived(scenario: Scenario) -> None:
 
 def test_comparison_detects_a_wrong_model() -> None:
     """The comparison itself can fail: a model run with a swapped state is caught."""
-    from adapters.lab.conformance import Outcome, Tr, compare
+    from hacli.conformance import Outcome, Tr, compare
 
     sc = next(s for s in SCENARIOS if s.advert_int == "0.1")
     real = [Tr(0.01, "n1", "BACKUP"), Tr(0.33, "n1", "MASTER")]

@@ -13,7 +13,7 @@ from hacore import inputs as inp
 from hacore.config import Services
 from hacore.log import InMemoryLog
 from hacore.node import Node
-from hacore.plans import DEMOTION_STEPS, PROMOTION_STEPS
+from hacore.plans import DEMOTION_STEPS, PROMOTION_STEPS, StepName
 from hacore.roles import Command, PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
 
 
@@ -161,7 +161,7 @@ def test_step_result_after_the_plan_ended_is_ignored_in_every_role() -> None:
     plan = b.state.plan
     assert plan is not None
     b.run_plan()
-    d = b.feed(inp.StepSucceeded(b.tick(), plan.plan_id, "mark_active", 1))
+    d = b.feed(inp.StepSucceeded(b.tick(), plan.plan_id, StepName.MARK_ACTIVE, 1))
     assert d.events == () and b.role is Role.ACTIVE
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.cli import main
+from hacli.main import main
 from hacore.decider import Context, Decision, step
 from hacore.inputs import Input
 from hacore.state import NodeState
@@ -106,7 +106,7 @@ def test_cli_fuzz_leaves_no_hypothesis_directory_in_the_working_directory(
     work, cache = tmp_path / "work", tmp_path / "cache"
     work.mkdir()
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    code = "import sys; from adapters.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from hacli.main import main; sys.exit(main(sys.argv[1:]))"
     argv = ["fuzz", "--examples", "3", "--jobs", jobs, "--json"]
     done = subprocess.run(  # noqa: S603 - our own interpreter, fixed argv
         [sys.executable, "-c", code, *argv], cwd=work, env=env, capture_output=True, text=True

@@ -13,9 +13,9 @@ from boundary_fuzz import ACCEPTED, FAST, SLOW, TYPED_ERROR, fuzz_text, tally
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.cli import main
 from adapters.keepalived.fifo import MAX_LINE, FifoReader, MalformedLine, parse_line
 from adapters.keepalived.notify import NotifyArgsError, parse_notify_args
+from hacli.main import main
 
 _WORDS = {
     "INSTANCE": (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
+from hacli.main import main
 
 ARGS = ["notify", "INSTANCE", "VI_1", "MASTER", "150"]
 

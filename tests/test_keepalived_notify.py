@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
 from adapters.keepalived.notify import NotifyArgsError, parse_notify_args
+from hacli.main import main
 
 
 def test_parses_what_keepalived_passes() -> None:

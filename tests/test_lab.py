@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.cli import main
 from adapters.lab import Lab, LabError, LabState, NodeSpec, NodeState, default_nodes, leftovers
 from adapters.lab.lab import boot_id, proc_start_time
 from adapters.lab_cli import parse_partition
+from hacli.main import main
 
 
 def test_not_root_gives_a_clear_error(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from crash_writer import CONFIG, drive
 
-from adapters.cli import main
 from adapters.store import SqliteStore
+from hacli.main import main
 from hacore.config import ClusterConfig
 from hacore.node import Node
 from hacore.roles import Mode

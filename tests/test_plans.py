@@ -8,7 +8,7 @@ import pytest
 from core_helpers import cluster
 
 from hacore.config import Services
-from hacore.plans import DEMOTION_STEPS, PROMOTION_STEPS, STEPS_BY_NAME, plan_steps
+from hacore.plans import DEMOTION_STEPS, PROMOTION_STEPS, STEPS_BY_NAME, StepName, plan_steps
 from hacore.roles import PlanKind
 
 ALL = [Services(*flags) for flags in itertools.product([True, False], repeat=4)]
@@ -49,7 +49,7 @@ def test_disabled_services_drop_only_their_steps_and_keep_the_order(services: Se
 def test_steps_that_may_overwrite_local_data_are_flagged() -> None:
     discarding = {name for name, s in STEPS_BY_NAME.items() if s.discards_data}
     assert discarding == {"rejoin_galera", "resync_gluster"}
-    assert STEPS_BY_NAME["quarantine_divergent"].preserves_data
+    assert STEPS_BY_NAME[StepName.QUARANTINE_DIVERGENT].preserves_data
 
 
 def test_step_names_are_unique_across_plans() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.cli import main
+from hacli.main import main
 
 DOC = Path(__file__).parent.parent / "docs" / "simulator-json.md"
 MAPS = ("invariants", "invariant_messages")  # objects keyed by invariant name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.cli import main
+from hacli.main import main
 from sims.faults import ScheduleError, parse_schedule
 from sims.run import make_simulation
 from sims.sim import Simulation

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.cli import main
+from hacli.main import main
 from hacore.roles import Mode, Policy
 from sims.compare import compare_policies
 from sims.report import svg_timeline

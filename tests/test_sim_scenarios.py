@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adapters.cli import main
+from hacli.main import main
 from hacore.log import LogRecord
 from hacore.roles import Mode, Policy, Role
 from sims.faults import Fault, parse_schedule, schedule_text

@@ -16,7 +16,7 @@ from hacore import inputs as inp
 from hacore.config import ClusterConfig, NodeSpec, Services, next_epoch
 from hacore.decider import step
 from hacore.node import Node
-from hacore.plans import plan_steps, quarantine_precedes_discard
+from hacore.plans import StepName, plan_steps, quarantine_precedes_discard
 from hacore.roles import Mode, PeerRole, PlanKind, Policy, Role, VrrpStatus
 from hacore.splitbrain import SideFacts, choose_winner
 from hacore.state import NodeState, PeerView
@@ -210,8 +210,8 @@ def test_quarantine_precedes_any_data_discarding_step_for_every_service_combinat
 
 
 def test_the_quarantine_check_rejects_a_plan_that_discards_first() -> None:
-    assert not quarantine_precedes_discard(("rejoin_galera", "quarantine_divergent"))
-    assert not quarantine_precedes_discard(("stop_k3s", "resync_gluster"))
+    assert not quarantine_precedes_discard((StepName.REJOIN_GALERA, StepName.QUARANTINE_DIVERGENT))
+    assert not quarantine_precedes_discard((StepName.STOP_K3S, StepName.RESYNC_GLUSTER))
 
 
 def test_split_brain_is_detected_when_an_active_hears_another_active_epoch() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.cli import main
 from adapters.lab import Lab, leftovers
 from adapters.lab import NodeSpec as LabNode
 from adapters.store import SqliteStore
+from hacli.main import main
 from hacore import inputs as inp
 from hacore.config import ClusterConfig, NodeSpec
 from hacore.node import Node

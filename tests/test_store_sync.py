@@ -28,6 +28,7 @@ from hacore import effects as fx
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.node import Node
+from hacore.plans import StepName
 from hacore.roles import PlanKind, Role, TimerPurpose, VrrpStatus
 from hacore.state import ArmedTimer, NodeState, PlanProgress
 
@@ -51,7 +52,7 @@ STATE = NodeState(
     role=Role.PROMOTING,
     epoch=7,
     max_epoch_seen=7,
-    plan=PlanProgress(7, PlanKind.PROMOTION, ("x",), 0, 7, True),
+    plan=PlanProgress(7, PlanKind.PROMOTION, (StepName.MARK_ACTIVE,), 0, 7, True),
     next_plan_id=8,
     next_timer_id=8,
     timers=(ArmedTimer(7, TimerPurpose.STEP_TIMEOUT, 7),),
@@ -59,7 +60,10 @@ STATE = NodeState(
 
 
 STATE_FOR_PLAN_1 = dataclasses.replace(
-    STATE, plan=PlanProgress(1, PlanKind.PROMOTION, ("restore_k3s_db", "start_k3s"), 1, 1, True)
+    STATE,
+    plan=PlanProgress(
+        1, PlanKind.PROMOTION, (StepName.RESTORE_K3S_DB, StepName.START_K3S), 1, 1, True
+    ),
 )
 
 
@@ -155,8 +159,8 @@ def test_a_run_step_batch_commits_full_and_pure_observations_do_not(tmp_path: Pa
         log = store.log_for("a")
         spy.take()
         # A step result and the next step it starts (RunStep), no role change.
-        started = ev.StepStarted(10, 1, 1, "start_k3s", 1, 3)
-        log.append([inp.StepSucceeded(10, 1, "restore_k3s_db", 1), started], 1)
+        started = ev.StepStarted(10, 1, 1, StepName.START_K3S, 1, 3)
+        log.append([inp.StepSucceeded(10, 1, StepName.RESTORE_K3S_DB, 1), started], 1)
         assert fx.effects_of(STATE_FOR_PLAN_1, [started])
         assert spy.take() == [core.FULL]
         log.append(

@@ -1,9 +1,10 @@
 """``hacore simulate --log FILE``: the node logs of a run, in the SQLite event store.
 
-The simulator keeps its logs in memory (:class:`sims.sim.SimLog`) and writes
-them at the end in one transaction through ``adapters.store.SqliteStore`` (the
-only part of ``adapters`` that ``sims`` may use), so ``hacore log verify`` and
-replay read a simulated run exactly like a real node's log.
+The simulator keeps its logs in memory (:class:`sims.sim.SimLog`); the
+``hacore`` command writes them at the end in one transaction through
+``adapters.store.SqliteStore``, so ``hacore log verify`` and replay read a
+simulated run exactly like a real node's log. It lives here, in the top
+layer, because ``sims`` and ``adapters`` do not import each other.
 """
 
 from __future__ import annotations

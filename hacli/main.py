@@ -3,6 +3,9 @@
 Each family lives in its own module exposing ``register(subparsers)``; the
 dispatcher imports them lazily so that a missing optional dependency in one
 family (say, the lab's) never breaks another (say, ``hacore simulate``).
+This package is the top layer (docs/runtime.md §Layering): the only one that
+may import both ``sims`` and ``adapters``, so it wires them together (the
+simulator's ``--log`` writes through the SQLite store).
 Exit codes across the CLI: 0 success, 1 a check failed, 2 bad usage or input.
 """
 
@@ -13,6 +16,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -38,8 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name is not None and module_name.startswith(exc.name):
                 continue  # this command family is not built yet
             raise
-        module.register(subparsers)
+        if module_name == "sims.cli":
+            module.register(subparsers, write_logs=_write_sim_logs)
+        else:
+            module.register(subparsers)
     return parser
+
+
+def _write_sim_logs(path: str, result: Any) -> object:
+    from hacli.sim_logs import write_logs  # the store is imported only when used
+
+    return write_logs(path, result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

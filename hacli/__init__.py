@@ -1,0 +1,2 @@
+"""The top layer: the ``hacore`` command and the glue that needs both ``sims``
+and ``adapters`` (docs/runtime.md §Layering)."""
