@@ -114,7 +114,7 @@ def register(subparsers: Any) -> None:
     re_ = add("restart", cmd_restart, "(re)start a node's keepalived")
     re_.add_argument("node", help="the node to (re)start")
     add("down", cmd_down, "tear the lab down, leaving nothing behind")
-    lab.set_defaults(handler=lambda _a: (lab.print_help(), 2)[1])
+    lab.set_defaults(handler=lambda _a: (lab.print_help(sys.stderr), 2)[1])
 
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

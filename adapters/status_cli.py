@@ -38,8 +38,14 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     parser.add_argument("--store", required=True, help="the event store (SQLite) of the cluster")
-    parser.add_argument("--node", help="the node this machine is (for --keepalived-pid)")
-    parser.add_argument("--keepalived-pid", type=Path, help="keepalived's pid file on this node")
+    parser.add_argument(
+        "--node", help="the node this machine is, for --keepalived-pid (default: none)"
+    )
+    parser.add_argument(
+        "--keepalived-pid",
+        type=Path,
+        help="keepalived's pid file on this node (default: keepalived is not asked)",
+    )
     parser.add_argument(
         "--keepalived-tmp",
         type=Path,

@@ -21,8 +21,29 @@ POLICIES = [str(p) for p in Policy]
 MODES = [str(m) for m in Mode]
 
 
+# One range for every command that builds a simulated cluster.
+MIN_NODES = 2
+MAX_NODES = 9
+
+
 class _ArgError(Exception):
     pass
+
+
+def int_in(lo: int, hi: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer in lo..hi (hi None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
 
 
 # Writes a run's node logs to a file (``--log``). ``sims`` may not import
@@ -39,26 +60,60 @@ def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
         "k3s/litestream, Gluster and clients; print the status table, a short timeline and "
         "the invariant verdicts.",
     )
-    sim.add_argument("scenario", nargs="?", help="scenario name (see `hacore scenarios`)")
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--nodes", type=int, default=None, help="data nodes (default: scenario's)")
-    sim.add_argument("--witness", action="store_true", default=None, help="add a witness")
-    sim.add_argument("--policy", choices=POLICIES, default=None)
-    sim.add_argument("--mode", choices=MODES, default=None)
-    sim.add_argument("--duration", default=None, help="total simulated time, e.g. 120s")
-    sim.add_argument("--schedule", default=None, help="explicit fault schedule (replays)")
-    sim.add_argument("--log", default=None, metavar="FILE", help="write node logs to SQLite")
+    sim.add_argument(
+        "scenario", nargs="?", help="scenario name (see hacore scenarios); optional with --schedule"
+    )
+    sim.add_argument("--seed", type=int, default=1, help="the run's seed (default: 1)")
+    sim.add_argument(
+        "--nodes",
+        type=int_in(MIN_NODES, MAX_NODES),
+        default=None,
+        help=f"data nodes, {MIN_NODES}..{MAX_NODES} (default: the scenario's)",
+    )
+    sim.add_argument(
+        "--witness",
+        action="store_true",
+        default=None,
+        help="add a witness (default: as the scenario says)",
+    )
+    sim.add_argument(
+        "--policy",
+        choices=POLICIES,
+        default=None,
+        help=f"split-brain policy (default: {Policy.VRRP_WINNER})",
+    )
+    sim.add_argument(
+        "--mode",
+        choices=MODES,
+        default=None,
+        help=f"mode (default: the scenario's, else {Mode.AVAILABILITY_FIRST})",
+    )
+    sim.add_argument(
+        "--duration",
+        default=None,
+        help="total simulated time, e.g. 120s (default: the last heal plus the convergence bound)",
+    )
+    sim.add_argument(
+        "--schedule",
+        default=None,
+        help="explicit fault schedule, e.g. 20s:crash:active,50s:restart:n1"
+        " (default: drawn from the scenario and seed)",
+    )
+    sim.add_argument(
+        "--log", default=None, metavar="FILE", help="write node logs to SQLite (default: none)"
+    )
     sim.add_argument(
         "--timeline",
         default=None,
         metavar="FILE.svg",
-        help="write the timeline picture: FILE.svg, or FILE.html (an HTML page embedding it)",
+        help="write the timeline picture: FILE.svg, or FILE.html (an HTML page embedding it)"
+        " (default: none)",
     )
-    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.add_argument("--json", action="store_true", help="print one JSON object (default: text)")
     sim.add_argument(
         "--compare-policies",
         action="store_true",
-        help="run the scenario's fault schedule under every policy and both modes",
+        help="run the scenario's fault schedule under every policy and both modes (default: off)",
     )
     sim.set_defaults(handler=cmd_simulate, write_logs=write_logs)
 
@@ -68,14 +123,36 @@ def register(subparsers: Any, write_logs: LogWriter | None = None) -> None:
     fz = subparsers.add_parser(
         "fuzz", help="hypothesis fault-schedule fuzzing (exit 1 with a shrunk reproducer)"
     )
-    fz.add_argument("--examples", type=int, default=100)
-    fz.add_argument("--nodes", type=int, default=2)
-    fz.add_argument("--witness", action="store_true")
-    fz.add_argument("--policy", choices=POLICIES, default=str(Policy.VRRP_WINNER))
-    fz.add_argument("--mode", choices=MODES, default=str(Mode.AVAILABILITY_FIRST))
-    fz.add_argument("--seed", type=int, default=0)
-    fz.add_argument("--jobs", type=int, default=1)
-    fz.add_argument("--json", action="store_true")
+    fz.add_argument(
+        "--examples",
+        type=int_in(1, None),
+        default=100,
+        help="fault schedules to try, >= 1 (default: 100)",
+    )
+    fz.add_argument(
+        "--nodes",
+        type=int_in(MIN_NODES, MAX_NODES),
+        default=2,
+        help=f"data nodes, {MIN_NODES}..{MAX_NODES} (default: 2)",
+    )
+    fz.add_argument("--witness", action="store_true", help="add a witness (default: off)")
+    fz.add_argument(
+        "--policy",
+        choices=POLICIES,
+        default=str(Policy.VRRP_WINNER),
+        help=f"split-brain policy (default: {Policy.VRRP_WINNER})",
+    )
+    fz.add_argument(
+        "--mode",
+        choices=MODES,
+        default=str(Mode.AVAILABILITY_FIRST),
+        help=f"mode (default: {Mode.AVAILABILITY_FIRST})",
+    )
+    fz.add_argument("--seed", type=int, default=0, help="the search's seed (default: 0)")
+    fz.add_argument(
+        "--jobs", type=int_in(1, None), default=1, help="worker processes, >= 1 (default: 1)"
+    )
+    fz.add_argument("--json", action="store_true", help="print one JSON object (default: text)")
     fz.set_defaults(handler=cmd_fuzz)
 
 
@@ -126,8 +203,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return _err("name a scenario (see `hacore scenarios`) or give --schedule")
     if name not in SCENARIOS and schedule is None:
         return _err(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
-    if args.nodes is not None and not 2 <= args.nodes <= 9:
-        return _err("--nodes must be between 2 and 9")
     duration = None
     if args.duration is not None:
         try:
@@ -258,9 +333,6 @@ def _compare(
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from sims.fuzz import main_fuzz
 
-    if args.examples < 1 or args.jobs < 1 or not 2 <= args.nodes <= 7:
-        print("hacore fuzz: error: --examples, --jobs >= 1; --nodes 2..7", file=sys.stderr)
-        return 2
     return main_fuzz(
         examples=args.examples,
         nodes=args.nodes,
