@@ -190,7 +190,7 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         return _replace_state(state, quorum_lost=True)
     if t is ev.QuorumRegained:
         return _replace_state(state, quorum_lost=False)
-    if t is ev.PromotionDeferred or t is ev.OperatorRejected:
+    if t is ev.PromotionDeferred or t is ev.OperatorRejected or t is ev.VrrpLowerPriorityHeard:
         return state
     if t is ev.NodeBooted:
         # The VRRP state before the restart is unknown now; ask, do not assume.

@@ -593,9 +593,12 @@ class _Batch:
 def _observe_vrrp_events(state: NodeState, i: inp.Input) -> list[ev.Event]:
     if not isinstance(i, inp.VrrpReported):
         return []
-    if i.state == state.vrrp and i.priority == state.vrrp_priority:
-        return []
-    return [ev.VrrpObserved(i.at, i.state, i.priority)]
+    out: list[ev.Event] = []
+    if i.state != state.vrrp or i.priority != state.vrrp_priority:
+        out.append(ev.VrrpObserved(i.at, i.state, i.priority))
+    if isinstance(i, inp.VrrpLowerPriorityReported):
+        out.append(ev.VrrpLowerPriorityHeard(i.at, i.priority))
+    return out
 
 
 def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:

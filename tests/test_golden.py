@@ -407,6 +407,26 @@ def heal_vrrp_first_silence(s: Recorder) -> None:
 
 
 @scenario(
+    "heal-master-hears-lower-priority",
+    "a is active and VRRP master; b was cut off and became master in its half. At heal "
+    "keepalived on a hears b's lower-priority advert and writes MASTER_RX_LOWER_PRI (no new "
+    "MASTER line): the core records it (a vrrp-lower-priority-heard event, no new "
+    "vrrp-observed) and a stays active.",
+    PAIR,
+    "a",
+)
+def heal_master_hears_lower_priority(s: Recorder) -> None:
+    s.boot()
+    s.vrrp(VrrpStatus.MASTER)
+    s.run_plan()
+    s.expect(Role.ACTIVE)
+    s.lost("b")
+    s.feed(inp.VrrpLowerPriorityReported(s.tick(), VrrpStatus.MASTER, 150))
+    assert s.last_events() == ["vrrp-lower-priority-heard"]
+    s.expect(Role.ACTIVE)
+
+
+@scenario(
     "preempted-by-returning-standby",
     "a is active; b was unreachable, returns with a higher priority and preempts the VIP. "
     "a waits for facts; b's first message says standby (no split-brain), so a demotes at once.",
