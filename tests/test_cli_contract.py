@@ -79,6 +79,15 @@ BAD: list[list[str]] = [
     ["status", "--store", MISSING],
     ["status", "--store", "/etc/hostname"],
     ["config"],
+    ["agent"],
+    ["agent", "--config", MISSING],
+    ["switchover", "--config", MISSING],
+    ["resolve"],
+    ["resolve", "--winner", "n1", "--config", MISSING],
+    ["clear-fault", "--config", MISSING],
+    ["history", "--config", MISSING],
+    ["history", "--since", "someday", "--config", MISSING],
+    ["status", "--config", MISSING],
 ]
 # A check that finds its input invalid fails the check: exit 1.
 CHECKS: list[list[str]] = [
