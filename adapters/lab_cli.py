@@ -1,6 +1,6 @@
 """``hacore lab ...``: a real keepalived cluster in network namespaces (needs root).
 
-    hacore lab up --nodes N [--witness] [--advert-int S] [--name NAME]
+    hacore lab up --nodes N [--witness] [--galera] [--advert-int S] [--name NAME]
     hacore lab status [--json]
     hacore lab partition A,B|C       cut both directions between the groups
     hacore lab isolate NODE
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.keepalived.config import ConfigError
+from adapters.lab.galera_cli import galera_status_lines, galera_up
 from adapters.lab.lab import Lab, default_nodes
 from adapters.lab.net import LabError
 from hacore.timefmt import seconds
@@ -98,6 +99,12 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument(
         "--timeout", type=float, default=15.0, help="seconds to wait for a master (default: 15)"
+    )
+    up.add_argument(
+        "--galera",
+        action="store_true",
+        help="also run MariaDB Galera on every node, with --witness garbd on the witness"
+        " (default: off)",
     )
     st = add("status", cmd_status, "nodes, VRRP states, VIP holder, cuts and loss rules")
     st.add_argument("--json", action="store_true", help="one JSON object (default: a table)")
@@ -214,6 +221,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         wait_timeout=args.timeout,
     )
+    if args.galera:
+        galera_up(lab, witness=args.witness)
     st = lab.status()
     print(f"lab {st['name']} up: prefix {st['prefix']}, master {', '.join(st['masters'])}")
     print(f"state: {st['state_dir']}")
@@ -245,6 +254,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("loss rules: " + (", ".join(lossy) or "none"))
     if st["split_brain"]:
         print(f"SPLIT BRAIN: masters {', '.join(st['masters'])}")
+    for line in galera_status_lines(st):
+        print(line)
     return 0
 
 

@@ -24,6 +24,7 @@ from hacli.help import HelpParser, plain_help
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "sims.cli",  # simulate, scenarios, fuzz
+    "hacli.campaign.cli",  # campaign run/report
     "adapters.log_cli",  # log verify/show/replay
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
