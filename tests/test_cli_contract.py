@@ -88,6 +88,11 @@ BAD: list[list[str]] = [
     ["history", "--config", MISSING],
     ["history", "--since", "someday", "--config", MISSING],
     ["status", "--config", MISSING],
+    ["campaign"],
+    ["campaign", "run"],
+    ["campaign", "run", "--config", MISSING],
+    ["campaign", "run", "--config", "/etc/hostname"],
+    ["campaign", "report", MISSING],
 ]
 # A check that finds its input invalid fails the check: exit 1.
 CHECKS: list[list[str]] = [
