@@ -132,9 +132,8 @@ def run_shard(spec_json: dict[str, Any], database: str | None) -> dict[str, Any]
             "schedule": outcome.failure.schedule,
             "sim_seed": int(match.group(1)) if match else None,
         }
-        if match:
-            # Replayed here, where the bug was found (same code, same plugins).
-            artifacts = replay_failure(cfg, int(match.group(1)), outcome.failure.schedule)
+        # Replayed here, where the bug was found (same code, same plugins).
+        artifacts = replay_failure(outcome.failure.command)
     return {
         "shard": spec.shard_id,
         "spec": spec.to_json(),
