@@ -130,6 +130,7 @@ class Nemesis(World):
                     self._feed(n, inp.OperatorCommand(self.now, Command.SWITCHOVER))
         if kind in ("restart", "resume", "diskok"):
             self._note_catch_up(self._targets(f.target))
+        self._mark_fault(f, names)
         if self.now >= self.last_heal:
             self.chaos = False
             if self.p.policy is Policy.MANUAL and not self.operator_started:

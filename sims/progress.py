@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING
 
 from hacore import events as ev
 from hacore import inputs as inp
-from sims.faults import SECOND, fmt_time
+from hacore.timefmt import seconds
+from sims.faults import SECOND
 from sims.params import SimParams
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _burst_timeline(records: Iterable[LogRecord], start: int, limit: int = 12) -
     for r in inside:
         counts[r.type] = counts.get(r.type, 0) + 1
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
-    head = ", ".join(f"{fmt_time(r.at)} {r.type}" for r in inside[:limit])
+    head = ", ".join(f"{seconds(r.at)} {r.type}" for r in inside[:limit])
     kinds = ", ".join(f"{k} x{v}" for k, v in top)
     return f"{kinds}; timeline: {head}{', ...' if len(inside) > limit else ''}"
 
@@ -173,7 +174,7 @@ def progress(sim: World) -> list[str]:
         most, start = _densest_second(ats)
         if most > bound.per_second:
             details.append(
-                f"{n.name}: {most} decisions in the second from {fmt_time(start)} "
+                f"{n.name}: {most} decisions in the second from {seconds(start)} "
                 f"(bound {bound.per_second}: rate {bound.rate} + burst {bound.burst}): "
                 f"{_burst_timeline(records, start)}"
             )
@@ -190,7 +191,7 @@ def progress(sim: World) -> list[str]:
         if noisy:
             first = noisy[0]
             details.append(
-                f"{n.name}: the converged cluster's log still grows at {fmt_time(first.at)} "
-                f"with {first.type} ({len(noisy)} such records after {fmt_time(quiet_from)})"
+                f"{n.name}: the converged cluster's log still grows at {seconds(first.at)} "
+                f"with {first.type} ({len(noisy)} such records after {seconds(quiet_from)})"
             )
     return details

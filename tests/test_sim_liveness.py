@@ -18,7 +18,8 @@ from hacore.inputs import InputKind
 from hacore.roles import Mode, PeerRole, Policy, Role
 from hacore.state import NodeState
 from hacore.table import ACTIONS, GUARDS
-from sims.faults import SECOND, Fault, fmt_time, parse_schedule
+from hacore.timefmt import seconds
+from sims.faults import SECOND, Fault, parse_schedule
 from sims.fuzz import FuzzConfig, run_fuzz
 from sims.progress import DecisionBound, progress, settle_us
 from sims.replay import NEVER, replay_command
@@ -211,7 +212,7 @@ def test_a_burst_of_decisions_breaks_the_progress_invariant_with_its_timeline() 
         n.log.append([inp.LocalProgress(t, committed), ev.ProgressObserved(t, committed)], 0)
     details = progress(sim)
     assert len(details) == 1
-    first = fmt_time(at)
+    first = seconds(at)
     assert f"{bound.per_second + 1} decisions in the second from {first}" in details[0]
     assert "local-progress x" in details[0] and f"timeline: {first} local-progress" in details[0]
 
