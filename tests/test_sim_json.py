@@ -57,7 +57,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[
 RUNS = [
     ("partition-heal",),
     ("active-crash", "--nodes", "3", "--witness"),
-    ("partition-heal", "--duration", "30s"),  # cut short: an invariant fails
+    ("partition-heal", "--duration", "55s"),  # cut short: an invariant fails
 ]
 
 
@@ -78,9 +78,9 @@ def test_every_printed_key_is_documented_with_its_type_and_every_documented_key_
 
 
 def test_json_says_what_the_text_says(capsys: pytest.CaptureFixture[str]) -> None:
-    code_text = main(["simulate", "partition-heal", "--duration", "30s"])
+    code_text = main(["simulate", "partition-heal", "--duration", "55s"])
     text = capsys.readouterr().out
-    code_json, data = run_json(capsys, "partition-heal", "--duration", "30s")
+    code_json, data = run_json(capsys, "partition-heal", "--duration", "55s")
     assert code_text == code_json == 1 and data["ok"] is False
     for line in data["violations"]:
         assert line in text
