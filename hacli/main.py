@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
     "adapters.status_cli",  # status (the reference status table)
     "adapters.config_cli",  # config check/keepalived (the agent's configuration)
+    "adapters.agent_cli",  # agent, switchover, resolve, clear-fault, history
 )
 
 

@@ -425,7 +425,9 @@ def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[
     if plain:
         lines.append("                new = NEW(CLS)")
         for i, f in enumerate(fields):
-            scope[f"S{i}"] = cls.__dict__[f.name].__set__
+            # getattr, not cls.__dict__: a registered subclass (VrrpLowerPriorityReported)
+            # inherits its fields' slots from its base
+            scope[f"S{i}"] = getattr(cls, f.name).__set__
             lines.append(f"                S{i}(new, f{i})")
         lines.append("                return new")
     else:

@@ -126,6 +126,19 @@ class VrrpObserved(Event):
 
 @register
 @dataclass(frozen=True, slots=True)
+class VrrpLowerPriorityHeard(Event):
+    """keepalived reported ``MASTER_RX_LOWER_PRI``: as master it heard a lower-priority
+    advert (another node was master too, a healed partition) and re-advertised.
+    Recorded for the log's reader; the VRRP state it implies (MASTER) is a
+    ``VrrpObserved`` of its own when it is news."""
+
+    TYPE: ClassVar[str] = "vrrp-lower-priority-heard"
+    at: int
+    priority: int  # our own effective priority, as keepalived writes it
+
+
+@register
+@dataclass(frozen=True, slots=True)
 class PeerObserved(Event):
     """A peer's view changed (role, epoch, reachability, progress)."""
 
@@ -310,6 +323,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     QuorumLost,
     QuorumRegained,
     PromotionDeferred,
+    VrrpLowerPriorityHeard,
     OperatorRejected,
     SplitBrainCleared,
     HoldDownStarted,

@@ -173,9 +173,15 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         assert isinstance(event, ev.SplitBrainResolved)
         return _replace_state(state, split_winner=event.winner, judging=False)
     if t is ev.Frozen:
-        return _replace_state(state, frozen=True)
+        assert isinstance(event, ev.Frozen)
+        # The SplitBrainDetected just before it recorded the peer's epoch.
+        pair = (event.peer, state.split_peer_epoch if event.peer == state.split_peer else 0)
+        against = state.frozen_against
+        if pair not in against:
+            against = tuple(sorted((*against, pair)))
+        return _replace_state(state, frozen=True, frozen_against=against)
     if t is ev.Unfrozen:
-        return _replace_state(state, frozen=False)
+        return _replace_state(state, frozen=False, frozen_against=())
     if t is ev.PriorityYielded:
         return _replace_state(state, priority_yielded=True)
     if t is ev.PriorityRestored:
@@ -184,7 +190,7 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         return _replace_state(state, quorum_lost=True)
     if t is ev.QuorumRegained:
         return _replace_state(state, quorum_lost=False)
-    if t is ev.PromotionDeferred or t is ev.OperatorRejected:
+    if t is ev.PromotionDeferred or t is ev.OperatorRejected or t is ev.VrrpLowerPriorityHeard:
         return state
     if t is ev.NodeBooted:
         # The VRRP state before the restart is unknown now; ask, do not assume.

@@ -48,6 +48,19 @@ class VrrpReported(Input):
 
 @register
 @dataclass(frozen=True, slots=True)
+class VrrpLowerPriorityReported(VrrpReported):
+    """keepalived's ``MASTER_RX_LOWER_PRI`` line: as MASTER it heard a lower-priority
+    advert and re-advertised. A report of MASTER (``state`` is always MASTER: the
+    line is only written by a master), so every rule about VRRP reports applies;
+    after a partition heals it is often the only line the surviving master
+    writes (keepalived #1884). The core records it (``VrrpLowerPriorityHeard``
+    event) even when the MASTER it implies is no news."""
+
+    TYPE: ClassVar[str] = "vrrp-lower-priority-reported"
+
+
+@register
+@dataclass(frozen=True, slots=True)
 class PeerHeard(Input):
     """A peer's status message arrived (its role and epoch come from its durable log)."""
 
@@ -151,6 +164,7 @@ class LocalProgress(Input):
 
 INPUT_TYPES: tuple[type[Input], ...] = (
     VrrpReported,
+    VrrpLowerPriorityReported,
     PeerHeard,
     PeerLost,
     StepSucceeded,

@@ -417,11 +417,15 @@ def _new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     assert isinstance(i, inp.PeerHeard)
     # Only a data node can be the other active: a witness (garbd, qdevice) that
     # claims "active" is confused, not a split-brain, and has no facts to judge.
+    # A frozen node stays frozen against every active it has recorded: hearing
+    # one of them again is not a new split-brain (with three or more actives
+    # the single ``split_peer`` alternates between them, issue 12's livelock).
     return (
         i.role == PeerRole.ACTIVE
         and any(spec.name == i.peer for spec in ctx.config.nodes)
         and i.epoch != state.epoch
         and not (state.split_peer == i.peer and state.split_peer_epoch == i.epoch)
+        and (i.peer, i.epoch) not in state.frozen_against
     )
 
 
@@ -529,8 +533,15 @@ def g_resolve_for_me(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 
 def g_resolve_for_peer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    # Any other data node: with three or more actives a node is frozen against
+    # several, and the operator's one choice must settle every one of them.
     assert isinstance(i, inp.OperatorCommand)
-    return i.command == Command.RESOLVE and state.frozen and i.target == state.split_peer
+    return (
+        i.command == Command.RESOLVE
+        and state.frozen
+        and i.target != ctx.node
+        and any(spec.name == i.target for spec in ctx.config.nodes)
+    )
 
 
 def g_clear_fault(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -582,9 +593,12 @@ class _Batch:
 def _observe_vrrp_events(state: NodeState, i: inp.Input) -> list[ev.Event]:
     if not isinstance(i, inp.VrrpReported):
         return []
-    if i.state == state.vrrp and i.priority == state.vrrp_priority:
-        return []
-    return [ev.VrrpObserved(i.at, i.state, i.priority)]
+    out: list[ev.Event] = []
+    if i.state != state.vrrp or i.priority != state.vrrp_priority:
+        out.append(ev.VrrpObserved(i.at, i.state, i.priority))
+    if isinstance(i, inp.VrrpLowerPriorityReported):
+        out.append(ev.VrrpLowerPriorityHeard(i.at, i.priority))
+    return out
 
 
 def _observe_peer_events(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
@@ -872,10 +886,11 @@ def a_resolve_win(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event
 
 
 def a_resolve_lose(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    assert isinstance(i, inp.OperatorCommand)
     batch = _Batch(state, i.at)
-    batch.add(ev.SplitBrainResolved(i.at, state.split_peer, ctx.node, Policy.MANUAL, "operator"))
+    batch.add(ev.SplitBrainResolved(i.at, i.target, ctx.node, Policy.MANUAL, "operator"))
     batch.add(ev.Unfrozen(i.at))
-    batch.add(ev.PriorityYielded(i.at, f"operator chose {state.split_peer}"))
+    batch.add(ev.PriorityYielded(i.at, f"operator chose {i.target}"))
     _start_demotion(ctx, state, i, batch)
     return batch.events
 

@@ -26,12 +26,18 @@ interval learned from the master's adverts (our own before we heard any).
 Rules (the numbers are the ones the tests are named after)
 ----------------------------------------------------------
 
-R1  Start (from INIT or STOP). keepalived always enters BACKUP first (or
-    FAULT while a fault is raised). The down timer is Master_Down_Interval;
-    a router that wants to be master (``start_as_master`` or priority 255)
-    uses Advertisement_Interval + Skew_Time instead, so it takes over after
-    about one interval unless it hears a better master first.
-    Preempt-delay bookkeeping is reset.
+R1  Start (from INIT or STOP). The address owner configured ``state MASTER``
+    (priority 255 and ``start_as_master``) becomes MASTER at once: it sends
+    an advert, arms the Adver_Timer and reports MASTER with no BACKUP before
+    it. Every other router enters BACKUP (or FAULT while a fault is raised)
+    with the down timer at the full Master_Down_Interval, ``state MASTER`` or
+    not: measured on keepalived 2.2.7, a priority-200 ``state MASTER`` node
+    alone takes over 1.61-1.62 s after its BACKUP line at advert_int 0.5 s
+    (Master_Down_Interval 1.609 s, one interval plus skew would be 0.502 s),
+    and a priority-255 node configured ``state BACKUP`` waits its 1.502 s.
+    (``vrrp_init_state`` in keepalived's source has a one-interval path for
+    ``state MASTER``; the lab shows it is not what 2.2.7 ends up doing, the
+    measurement decides.) Preempt-delay bookkeeping is reset.
 R2  BACKUP, down timer fires: send an advert, arm the Adver_Timer, MASTER.
 R3  BACKUP, advert with priority 0: arm the down timer at Skew_Time (fast
     takeover after the master resigned).
@@ -51,7 +57,8 @@ R8  MASTER, advert of higher priority, or of equal priority from a
     partition): adopt its interval, arm the down timer, BACKUP.
 R9  MASTER, any other advert (lower priority, or equal from a lower
     address): keepalived re-advertises at once (the RFC says discard; the
-    Adver_Timer is left as it is).
+    Adver_Timer is left as it is) and writes ``MASTER_RX_LOWER_PRI`` with its
+    own effective priority on the notify FIFO: ``LowerPriorityReported``.
 R10 Shutdown: a MASTER sends a priority-0 advert; any running router cancels
     its timer and reports STOP (keepalived writes a STOP fifo line).
 R11 FaultRaised: BACKUP or MASTER goes to FAULT (a master resigns with a
@@ -64,6 +71,12 @@ R12 PriorityChanged sets the effective priority (what track_script /
 R13 Stale TimerFired (generation not the armed one) is ignored.
 R14 Stimuli in states where they mean nothing (an advert to a stopped router,
     Start while running, ...) are no-ops.
+R15 Advertisement intervals are what keepalived runs, never what was
+    written: :func:`advert_interval_in_force_us` is the one source of truth
+    (VRRPv3 centiseconds, rounded half up; below 0.01 s or above 255 s the
+    value is ignored and the 1 s default runs; 40.96..255 s is clamped to
+    40.95 s). ``VrrpConfig`` and ``AdvertReceived`` refuse any other value,
+    naming the interval keepalived would run instead.
 
 A router killed outright (SIGKILL) is not a stimulus: the driver forgets it
 and starts again from ``VrrpRouter.initial(config)`` — no advert, no report.
@@ -85,6 +98,7 @@ __all__ = [
     "CancelTimer",
     "FaultCleared",
     "FaultRaised",
+    "LowerPriorityReported",
     "PriorityChanged",
     "SendAdvert",
     "Shutdown",
@@ -96,6 +110,8 @@ __all__ = [
     "VrrpConfig",
     "VrrpRouter",
     "VrrpState",
+    "advert_interval_in_force_us",
+    "check_advert_interval_us",
     "master_down_interval",
     "master_down_interval_us",
     "skew_time",
@@ -106,6 +122,11 @@ __all__ = [
 MAX_PREEMPT_DELAY_US = 1000 * 1_000_000  # keepalived: preempt_delay 0..1000 s
 OWNER_PRIORITY = 255
 DOWN_TIMER_ADVERTS = 3  # keepalived's down_timer_adverts default
+CENTISECOND_US = 10_000  # VRRPv3 carries the interval in centiseconds (12 bits)
+MIN_ADVERT_INTERVAL_US = CENTISECOND_US
+MAX_ADVERT_INTERVAL_US = 4095 * CENTISECOND_US  # 40.95 s
+DEFAULT_ADVERT_INTERVAL_US = 1_000_000
+_PARSER_MAX_US = 255 * 1_000_000  # keepalived's config parser refuses more than 255 s
 
 
 # ---------------------------------------------------------------- timers ----
@@ -116,6 +137,38 @@ def _check_priority(priority: int) -> None:
         raise ValueError(f"priority: must be an int, got {priority!r}")
     if not 1 <= priority <= 255:
         raise ValueError(f"priority: must be in 1..255, got {priority}")
+
+
+def advert_interval_in_force_us(configured_us: int) -> int:
+    """The advert interval keepalived 2.2.7 (VRRPv3) runs for a configured one, in µs.
+
+    From ``vrrp_parser.c`` and ``vrrp.c``, and measured in the lab: 0.015 s is
+    logged as "must be in units of 10ms - rounding" and runs as 0.02 s (a lone
+    priority-200 node took over 65-67 ms after its BACKUP line: Master_Down_Interval
+    at 0.02 s is 64 ms, at 0.015 s it would be 48 ms); 0.005 s is logged as "not
+    valid ... ignoring" and the 1 s default runs (3.21 s to take over, 3.219 s at
+    1 s). Values of 40.96 s and more are clamped to 40.95 s (12 bits).
+    """
+    if isinstance(configured_us, bool) or not isinstance(configured_us, int):
+        raise ValueError(f"advert_interval_us: must be an int, got {configured_us!r}")
+    if not MIN_ADVERT_INTERVAL_US <= configured_us <= _PARSER_MAX_US:
+        return DEFAULT_ADVERT_INTERVAL_US
+    if configured_us > MAX_ADVERT_INTERVAL_US:
+        return MAX_ADVERT_INTERVAL_US
+    rounded = configured_us + CENTISECOND_US // 2
+    return min(MAX_ADVERT_INTERVAL_US, rounded - rounded % CENTISECOND_US)
+
+
+def check_advert_interval_us(field: str, value: int) -> None:
+    """Refuse an interval keepalived would not run as given (R15), naming the field and
+    the interval it would run instead."""
+    in_force = advert_interval_in_force_us(value)
+    if value != in_force:
+        raise ValueError(
+            f"{field}: keepalived (VRRPv3) would run {in_force} µs, not {value} µs: an "
+            f"interval must be a multiple of {CENTISECOND_US} µs in "
+            f"{MIN_ADVERT_INTERVAL_US}..{MAX_ADVERT_INTERVAL_US} µs"
+        )
 
 
 def skew_time_us(priority: int, advert_interval_us: int) -> int:
@@ -185,12 +238,7 @@ class VrrpConfig:
 
     def __post_init__(self) -> None:
         _check_priority(self.priority)
-        if isinstance(self.advert_interval_us, bool) or not isinstance(
-            self.advert_interval_us, int
-        ):
-            raise ValueError(f"advert_interval_us: must be an int, got {self.advert_interval_us!r}")
-        if self.advert_interval_us <= 0:
-            raise ValueError(f"advert_interval_us: must be > 0, got {self.advert_interval_us}")
+        check_advert_interval_us("advert_interval_us", self.advert_interval_us)  # R15
         try:
             ipaddress.IPv4Address(self.address)
         except (ipaddress.AddressValueError, ValueError, TypeError):
@@ -213,8 +261,9 @@ class VrrpConfig:
         return _address_number(self.address)
 
     @property
-    def wants_master(self) -> bool:
-        return self.start_as_master or self.priority == OWNER_PRIORITY
+    def starts_as_master(self) -> bool:
+        """R1: only the address owner configured ``state MASTER`` skips BACKUP."""
+        return self.start_as_master and self.priority == OWNER_PRIORITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +357,7 @@ class AdvertReceived:
     def __post_init__(self) -> None:
         if not 0 <= self.priority <= 255:
             raise ValueError(f"priority: must be in 0..255, got {self.priority}")
-        if self.interval_us <= 0:
-            raise ValueError(f"interval_us: must be > 0, got {self.interval_us}")
+        check_advert_interval_us("interval_us", self.interval_us)  # R15: centiseconds on the wire
         try:
             ipaddress.IPv4Address(self.sender)
         except (ipaddress.AddressValueError, ValueError, TypeError):
@@ -358,6 +406,14 @@ class SendAdvert:
 
 
 @dataclass(frozen=True, slots=True)
+class LowerPriorityReported:
+    """R9: the MASTER heard a lower-priority advert; keepalived writes
+    ``INSTANCE "VI_1" MASTER_RX_LOWER_PRI <own effective priority>`` on the FIFO."""
+
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
 class ArmTimer:
     due: int
     generation: int
@@ -375,7 +431,7 @@ class StateChanged:
     priority: int
 
 
-Action = SendAdvert | ArmTimer | CancelTimer | StateChanged
+Action = SendAdvert | ArmTimer | CancelTimer | StateChanged | LowerPriorityReported
 
 
 # ----------------------------------------------------------------- step ----
@@ -427,12 +483,10 @@ def _on_start(r: VrrpRouter, s: Start) -> _Result:
     if r.fault:
         r = replace(r, state=VrrpState.FAULT)
         return r, (StateChanged(old, VrrpState.FAULT, r.priority),)
+    if r.config.starts_as_master:
+        return _become_master(r, s.at)
     r = replace(r, state=VrrpState.BACKUP)
-    if r.config.wants_master:
-        delay = r.config.advert_interval_us + r.skew_time_us
-    else:
-        delay = r.master_down_interval_us
-    r, arm = _arm(r, TimerKind.MASTER_DOWN, s.at + delay)
+    r, arm = _arm(r, TimerKind.MASTER_DOWN, s.at + r.master_down_interval_us)
     return r, (arm, StateChanged(old, VrrpState.BACKUP, r.priority))
 
 
@@ -478,7 +532,10 @@ def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
             return _become_backup(r, a.at, a.interval_us)
         if sender == own:
             return r, ()  # our own advert looped back
-        return r, (SendAdvert(r.priority, r.config.advert_interval_us),)  # R9
+        return r, (  # R9
+            SendAdvert(r.priority, r.config.advert_interval_us),
+            LowerPriorityReported(r.priority),
+        )
     return r, ()  # R14: INIT, STOP, FAULT
 
 

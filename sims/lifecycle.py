@@ -217,15 +217,17 @@ class NodeLifecycle(World):
             if broken:
                 self._violate("one-active-per-epoch", broken)
 
-    def _fifo(self, n: SimNode, state: VrrpStatus, priority: int) -> None:
+    def _fifo(self, n: SimNode, state: VrrpStatus, priority: int, lower: bool = False) -> None:
         lo, hi = self.p.fifo_delay_us
         at = max(self.now + self.fifo_rng.draw(lo, hi), n.fifo_at)
         n.fifo_at = at
-        self.push(at, self._fifo_line, (n.index, n.inc, state, priority))
+        self.push(at, self._fifo_line, (n.index, n.inc, state, priority, lower))
 
-    def _fifo_line(self, arg: tuple[int, int, VrrpStatus, int]) -> None:
-        index, inc, state, priority = arg
+    def _fifo_line(self, arg: tuple[int, int, VrrpStatus, int, bool]) -> None:
+        index, inc, state, priority, lower = arg
         n = self.nodes[index]
         if not self._alive(n, inc) or self._defer(n, self._fifo_line, arg):
             return
-        self._feed(n, inp.VrrpReported(self.now, state, priority))
+        # a MASTER_RX_LOWER_PRI line is its own input kind (the core records it)
+        kind = inp.VrrpLowerPriorityReported if lower else inp.VrrpReported
+        self._feed(n, kind(self.now, state, priority))

@@ -62,6 +62,8 @@ class Network(World):
                 self._broadcast(n, self._advert, msg, 1)
             elif isinstance(action, vrrp.StateChanged):
                 self._fifo(n, VrrpStatus(action.new.value), action.priority)
+            elif isinstance(action, vrrp.LowerPriorityReported):  # MASTER_RX_LOWER_PRI
+                self._fifo(n, VrrpStatus.MASTER, action.priority, lower=True)
 
     def _vrrp_timer(self, arg: tuple[int, int, int]) -> None:
         n = self.nodes[arg[0]]

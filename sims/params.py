@@ -36,6 +36,11 @@ class SimParams:
     chaos_start_us: int = 20 * SECOND
     operator_delay_us: int = 5 * SECOND  # manual policy: operator acts this long after heal
 
+    def __post_init__(self) -> None:
+        # The one source of truth for intervals (hacore.vrrp R15): never simulate an
+        # interval keepalived would not run.
+        vrrp.check_advert_interval_us("advert_us", self.advert_us)
+
     @property
     def peer_timeout_us(self) -> int:
         return self.peer_timeout_adverts * self.advert_us + self.advert_us // 2

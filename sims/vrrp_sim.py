@@ -31,6 +31,7 @@ from hacore.vrrp import (
     ArmTimer,
     FaultCleared,
     FaultRaised,
+    LowerPriorityReported,
     PriorityChanged,
     SendAdvert,
     Shutdown,
@@ -44,7 +45,7 @@ from hacore.vrrp import (
     step,
 )
 
-__all__ = ["Control", "SimTransition", "VrrpSim"]
+__all__ = ["Control", "LowerPriorityLine", "SimTransition", "VrrpSim"]
 
 DEFAULT_LINK_DELAY_US = 200
 
@@ -55,6 +56,15 @@ class SimTransition:
     node: str
     old: VrrpState
     new: VrrpState
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class LowerPriorityLine:
+    """A ``MASTER_RX_LOWER_PRI`` line the node's keepalived would write."""
+
+    time_us: int
+    node: str
     priority: int
 
 
@@ -108,6 +118,7 @@ class VrrpSim:
         self.loss_pct: dict[str, int] = {}
         self.transitions: list[SimTransition] = []
         self.adverts: list[SentAdvert] = []
+        self.lower_priority_lines: list[LowerPriorityLine] = []
         self._heap: list[_Item] = []
         self._seq = 0
 
@@ -209,6 +220,8 @@ class VrrpSim:
                 self.transitions.append(
                     SimTransition(self.now, node, action.old, action.new, action.priority)
                 )
+            elif isinstance(action, LowerPriorityReported):
+                self.lower_priority_lines.append(LowerPriorityLine(self.now, node, action.priority))
             # CancelTimer: nothing to do, the generation makes the old timer stale
 
     def _dropped(self, src: str, dst: str) -> bool:

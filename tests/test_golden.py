@@ -407,6 +407,26 @@ def heal_vrrp_first_silence(s: Recorder) -> None:
 
 
 @scenario(
+    "heal-master-hears-lower-priority",
+    "a is active and VRRP master; b was cut off and became master in its half. At heal "
+    "keepalived on a hears b's lower-priority advert and writes MASTER_RX_LOWER_PRI (no new "
+    "MASTER line): the core records it (a vrrp-lower-priority-heard event, no new "
+    "vrrp-observed) and a stays active.",
+    PAIR,
+    "a",
+)
+def heal_master_hears_lower_priority(s: Recorder) -> None:
+    s.boot()
+    s.vrrp(VrrpStatus.MASTER)
+    s.run_plan()
+    s.expect(Role.ACTIVE)
+    s.lost("b")
+    s.feed(inp.VrrpLowerPriorityReported(s.tick(), VrrpStatus.MASTER, 150))
+    assert s.last_events() == ["vrrp-lower-priority-heard"]
+    s.expect(Role.ACTIVE)
+
+
+@scenario(
     "preempted-by-returning-standby",
     "a is active; b was unreachable, returns with a higher priority and preempts the VIP. "
     "a waits for facts; b's first message says standby (no split-brain), so a demotes at once.",
@@ -682,6 +702,61 @@ def n3_regain(s: Recorder) -> None:
     assert not s.state.quorum_lost
     s.fire_id(fence.timer_id)
     s.expect(Role.ACTIVE)
+
+
+def three_actives_frozen(s: Recorder) -> None:
+    """a active (epoch 1); a pause left b (epoch 2) and c (epoch 3) active too (issue 12)."""
+    s.boot()
+    s.promote()
+    s.heard("b", PeerRole.STANDBY)
+    s.heard("c", PeerRole.STANDBY)
+    s.lost("b")
+    s.lost("c")
+    s.heard("b", PeerRole.ACTIVE, epoch=2)
+    assert s.last_events()[0] == "split-brain-detected" and "frozen" in s.last_events()
+    s.heard("c", PeerRole.ACTIVE, epoch=3)
+    assert "frozen" in s.last_events()
+    assert s.state.frozen_against == (("b", 2), ("c", 3))
+    # The livelock's cause: with one remembered split peer, each of these
+    # opened "the same" split-brain again, announced, and so on forever.
+    for _ in range(3):
+        s.heard("b", PeerRole.ACTIVE, epoch=2, judging=True)
+        assert s.last_events() == []
+        s.heard("c", PeerRole.ACTIVE, epoch=3, judging=True)
+        assert s.last_events() == []
+    s.expect(Role.ACTIVE)
+
+
+@scenario(
+    "n3-manual-three-actives-frozen-winner",
+    "manual policy, three nodes: `20s:pause:n1,50s:pause:n2,80s:resume:all` leaves a, b and "
+    "c active at once. a freezes against b, then c, and hearing either again decides nothing "
+    "(no livelock); the operator names a, which unfreezes and stays active.",
+    cluster(3, policy=Policy.MANUAL),
+    "a",
+)
+def n3_manual_winner(s: Recorder) -> None:
+    three_actives_frozen(s)
+    s.operator(Command.RESOLVE, "a")
+    s.expect(Role.ACTIVE)
+    assert not s.state.frozen and s.state.frozen_against == ()
+
+
+@scenario(
+    "n3-manual-three-actives-frozen-loser",
+    "manual policy, three nodes, three actives: a is frozen against b and c (c last); the "
+    "operator names b, which is not a's last split peer: a yields to b and demotes.",
+    cluster(3, policy=Policy.MANUAL),
+    "a",
+)
+def n3_manual_loser(s: Recorder) -> None:
+    three_actives_frozen(s)
+    s.operator(Command.RESOLVE, "b")
+    s.expect(Role.DEMOTING)
+    assert "split-brain-resolved" in s.last_events()
+    s.vrrp(VrrpStatus.BACKUP, 50)
+    s.run_plan()
+    s.expect(Role.STANDBY)
 
 
 # ---------------------------------------------------------------------------

@@ -140,3 +140,36 @@ def test_fifo_lines_become_core_inputs_with_their_sequence_numbers() -> None:
     ]
     assert all(c.input.at == 42 for c in got)
     assert [e.line for e in ingest.errors] == ["junk"]
+
+
+def test_master_rx_lower_pri_becomes_a_recorded_lower_priority_report() -> None:
+    """The line reaches the core as its own input kind, and the core records it in the
+    log even though the MASTER it implies is no news (an input deciding nothing would
+    not be recorded at all)."""
+    from adapters.keepalived import FifoIngest
+    from hacore import events as ev
+    from hacore import inputs as inp
+    from hacore.config import ClusterConfig, NodeSpec
+    from hacore.node import Node
+    from hacore.roles import VrrpStatus
+
+    ingest = FifoIngest(instance="VI_1")
+    got = ingest.feed(
+        b'INSTANCE "VI_1" MASTER 150\nINSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n', at_us=7
+    )
+    assert [type(c.input) for c in got] == [inp.VrrpReported, inp.VrrpLowerPriorityReported]
+    lower = got[1].input
+    assert (lower.state, lower.priority) == (VrrpStatus.MASTER, 150)
+
+    config = ClusterConfig(nodes=(NodeSpec("n1", "10.0.0.1", 150), NodeSpec("n2", "10.0.0.2", 100)))
+    node = Node(config, "n1")
+    node.handle(got[0].input)
+    before = len(list(node.log.records()))
+    decision = node.handle(lower)
+    assert [type(e) for e in decision.events] == [ev.VrrpLowerPriorityHeard]
+    recorded = list(node.log.records())[before:]
+    assert [r.type for r in recorded] == [
+        inp.VrrpLowerPriorityReported.TYPE,
+        ev.VrrpLowerPriorityHeard.TYPE,
+    ]
+    assert decision.state.vrrp == VrrpStatus.MASTER

@@ -12,6 +12,7 @@ from hacore.vrrp import (
     CancelTimer,
     FaultCleared,
     FaultRaised,
+    LowerPriorityReported,
     PriorityChanged,
     SendAdvert,
     Shutdown,
@@ -23,6 +24,7 @@ from hacore.vrrp import (
     VrrpConfig,
     VrrpRouter,
     VrrpState,
+    advert_interval_in_force_us,
     master_down_interval,
     master_down_interval_us,
     skew_time,
@@ -89,6 +91,9 @@ def test_priority_outside_1_255_is_refused_naming_the_field(bad: int) -> None:
     ("field", "kw"),
     [
         ("advert_interval_us", {"advert_interval_us": 0}),
+        ("advert_interval_us", {"advert_interval_us": 15_000}),
+        ("advert_interval_us", {"advert_interval_us": 5_000}),
+        ("advert_interval_us", {"advert_interval_us": 41 * SEC}),
         ("address", {"address": "10.0.0.300"}),
         ("preempt_delay_us", {"preempt_delay_us": 1001 * SEC}),
         ("preempt", {"preempt": False, "start_as_master": True}),
@@ -111,13 +116,42 @@ def test_r1_start_enters_backup_with_master_down_timer() -> None:
     assert arm_of(actions).due == 5 + master_down_interval_us(100, SEC)
 
 
-@pytest.mark.parametrize("config", [cfg(100, start_as_master=True), cfg(255)])
-def test_r1_start_wanting_master_times_out_after_one_interval_plus_skew(
+@pytest.mark.parametrize(
+    "config",
+    [cfg(100, start_as_master=True), cfg(254, start_as_master=True), cfg(255)],
+    ids=["state-master-100", "state-master-254", "owner-state-backup"],
+)
+def test_r1_start_as_master_below_255_waits_the_full_master_down_interval(
     config: VrrpConfig,
 ) -> None:
-    r, actions = step(VrrpRouter.initial(config), Start(0))
+    """keepalived 2.2.7 in the lab: `state MASTER` below 255 (and 255 with `state
+    BACKUP`) enters BACKUP and waits Master_Down_Interval, not one interval + skew."""
+    r, actions = step(VrrpRouter.initial(config), Start(7))
     assert r.state is VrrpState.BACKUP
-    assert arm_of(actions).due == SEC + skew_time_us(config.priority, SEC)
+    assert StateChanged(VrrpState.INIT, VrrpState.BACKUP, config.priority) in actions
+    assert arm_of(actions).due == 7 + master_down_interval_us(config.priority, SEC)
+
+
+def test_r1_lower_priority_state_master_shows_no_transient_mastership() -> None:
+    """A low `state MASTER` node whose higher-priority peer's first advert comes two
+    intervals after its start (the peer started later) stays BACKUP: its down timer
+    is Master_Down_Interval (3.8 s here), not one interval + skew (1.8 s)."""
+    r = started(cfg(50, start_as_master=True))
+    assert r.timer_due == master_down_interval_us(50, SEC)
+    for k in range(2, 10):  # the master's adverts, every second from t = 2 s
+        r, _ = step(r, AdvertReceived(k * SEC, 200, SEC, PEER))
+        assert r.state is VrrpState.BACKUP and r.timer_due is not None
+        assert r.timer_due > (k + 1) * SEC  # always beyond the next advert
+
+
+def test_r1_owner_with_state_master_is_master_at_once() -> None:
+    r, actions = step(VrrpRouter.initial(cfg(255, start_as_master=True)), Start(3))
+    assert r.state is VrrpState.MASTER
+    assert actions == (
+        SendAdvert(255, SEC),
+        ArmTimer(3 + SEC, r.timer_generation),
+        StateChanged(VrrpState.INIT, VrrpState.MASTER, 255),
+    )
 
 
 def test_r1_start_with_fault_raised_enters_fault() -> None:
@@ -142,7 +176,7 @@ def test_r3_backup_priority_zero_advert_takes_over_after_skew() -> None:
     assert arm_of(actions).due == 10 + skew_time_us(100, SEC)
 
 
-@given(st.integers(1, 255), st.integers(1, 255), st.integers(1, 5 * SEC))
+@given(st.integers(1, 255), st.integers(1, 255), st.integers(1, 500).map(lambda cs: cs * 10_000))
 def test_r4_backup_accepts_higher_or_equal_and_adopts_interval(
     mine: int, theirs: int, interval: int
 ) -> None:
@@ -227,8 +261,16 @@ def test_r9_master_readvertises_on_lower_priority_advert() -> None:
     r = master(cfg(150))
     before = r
     r, actions = step(r, AdvertReceived(SEC, 100, SEC, PEER))
-    assert actions == (SendAdvert(150, SEC),)
+    assert actions == (SendAdvert(150, SEC), LowerPriorityReported(150))
     assert r == before  # Adver_Timer untouched
+
+
+def test_r9_master_reports_master_rx_lower_pri_for_equal_priority_lower_address() -> None:
+    r = master(cfg(150))  # ME 10.0.0.5 > PEER 10.0.0.2
+    _, actions = step(r, AdvertReceived(SEC, 150, SEC, PEER))
+    assert LowerPriorityReported(150) in actions
+    _, own = step(r, AdvertReceived(SEC, 150, SEC, ME))  # our own advert looped back
+    assert own == ()
 
 
 def test_r4_equal_priority_backup_does_not_preempt_master() -> None:
@@ -303,7 +345,7 @@ _stimuli: st.SearchStrategy[Stimulus] = st.one_of(
         AdvertReceived,
         st.integers(0, 100 * SEC),
         st.integers(0, 255),
-        st.integers(1, 3 * SEC),
+        st.integers(1, 300).map(lambda cs: cs * 10_000),
         st.sampled_from([PEER, ME, "10.0.0.9"]),
     ),
     st.builds(TimerFired, st.integers(0, 100 * SEC), st.integers(0, 30)),
@@ -398,6 +440,27 @@ def test_sim_partition_gives_two_masters_heal_gives_the_higher_priority() -> Non
     assert sim.masters() == ["n1"]
 
 
+@pytest.mark.parametrize("first", ["n1", "n2"])
+def test_sim_master_rx_lower_pri_after_a_heal_only_when_the_lower_master_speaks_first(
+    first: str,
+) -> None:
+    """At the heal, whichever master's advert crosses first decides: n2 (150) hearing
+    n1 (200) yields silently; n1 hearing n2 writes MASTER_RX_LOWER_PRI (and no new
+    MASTER line, keepalived #1884)."""
+    sim = started_sim(200, 150)
+    sim.at(1_000 * MS, "partition", groups=[["n1"], ["n2"]])
+    sim.run_until(2_000 * MS)
+    last = {x.node: x.time_us for x in sim.adverts}
+    other = "n2" if first == "n1" else "n1"
+    heal = last[other] + INTERVAL + 1  # the other master just spoke: `first` speaks next
+    sim.at(heal, "heal")
+    sim.run_until(3_000 * MS)
+    assert sim.masters() == ["n1"]
+    lines = [(x.node, x.priority) for x in sim.lower_priority_lines if x.time_us >= heal]
+    assert lines == ([("n1", 200)] if first == "n2" else [])
+    assert not [t for t in sim.transitions if t.node == "n1" and t.time_us >= heal]
+
+
 def test_sim_old_incarnation_timers_do_not_fire_after_restart() -> None:
     sim = started_sim(150, 200)  # n2 is master
     sim.at(1_000 * MS, "kill", "n1")
@@ -423,3 +486,40 @@ def test_sim_is_deterministic_and_converges_to_the_highest_priority(
     assert runs[0] == runs[1]
     best = f"n{prios.index(max(prios)) + 1}"
     assert runs[0][1] == [best]
+
+
+# ------------------------------------------------------- R15: intervals in force --
+
+
+@pytest.mark.parametrize(
+    ("written_us", "runs_us"),
+    [
+        (15_000, 20_000),  # lab: logged "must be in units of 10ms - rounding", ran at 0.02 s
+        (14_999, 10_000),
+        (20_000, 20_000),
+        (10_000, 10_000),
+        (9_999, SEC),  # lab (0.005): logged "not valid ... ignoring", ran at the 1 s default
+        (5_000, SEC),
+        (0, SEC),
+        (40_950_000, 40_950_000),
+        (41 * SEC, 40_950_000),  # clamped to 12 bits of centiseconds
+        (256 * SEC, SEC),  # the parser refuses more than 255 s
+    ],
+)
+def test_r15_interval_in_force_is_what_keepalived_runs(written_us: int, runs_us: int) -> None:
+    assert advert_interval_in_force_us(written_us) == runs_us
+
+
+@given(st.integers(-SEC, 300 * SEC))
+def test_r15_config_accepts_exactly_the_intervals_in_force(us: int) -> None:
+    if advert_interval_in_force_us(us) == us:
+        assert VrrpConfig(100, us, ME).advert_interval_us == us
+    else:
+        with pytest.raises(ValueError, match=str(advert_interval_in_force_us(us))):
+            VrrpConfig(100, us, ME)
+
+
+def test_r15_an_advert_on_the_wire_carries_centiseconds() -> None:
+    with pytest.raises(ValueError, match="interval_us"):
+        AdvertReceived(0, 100, 15_000, PEER)
+    assert AdvertReceived(0, 100, 20_000, PEER).interval_us == 20_000

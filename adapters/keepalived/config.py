@@ -15,10 +15,12 @@ from typing import Any
 
 import attrs
 
+from hacore.vrrp import MAX_ADVERT_INTERVAL_US, advert_interval_in_force_us
+
 _IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _PATH_BAD = re.compile(r"[\s\"'\\{}#!]")
-MAX_ADVERT_INT = Decimal("40.95")  # VRRPv3: 12 bits of centiseconds
+MAX_ADVERT_INTERVAL = Decimal(MAX_ADVERT_INTERVAL_US) / 1_000_000  # VRRPv3: 12 bits
 CENTI = Decimal("0.01")
 
 
@@ -95,7 +97,11 @@ def _vips(inst: object, attribute: attrs.Attribute[tuple[str, ...]], value: obje
 
 
 def parse_advert_int(value: object) -> Decimal:
-    """Seconds as a Decimal; VRRPv3 centiseconds, 0.01..40.95, refused otherwise."""
+    """Seconds as a Decimal, refused unless keepalived would run exactly that interval.
+
+    What keepalived runs is :func:`hacore.vrrp.advert_interval_in_force_us` (the one
+    source of truth the core's model uses too): VRRPv3 centiseconds, 0.01..40.95 s.
+    """
     if isinstance(value, bool):
         _fail("advert_int", f"must be a number of seconds, got {value!r}")
     try:
@@ -105,10 +111,16 @@ def parse_advert_int(value: object) -> Decimal:
         raise AssertionError from None
     if not d.is_finite() or d < CENTI:
         _fail("advert_int", f"must be >= 0.01 s (keepalived would fall back to 1 s), got {value}")
-    if d > MAX_ADVERT_INT:
+    if d > MAX_ADVERT_INTERVAL:
         _fail("advert_int", f"must be <= 40.95 s with VRRPv3, got {value}")
-    if d % CENTI != 0:
-        _fail("advert_int", f"must be a multiple of 0.01 s (VRRPv3 centiseconds), got {value}")
+    us = d * 1_000_000
+    in_force = advert_interval_in_force_us(int(us))
+    if us != in_force:
+        _fail(
+            "advert_int",
+            f"must be a multiple of 0.01 s (VRRPv3 centiseconds): keepalived would run "
+            f"{format(Decimal(in_force) / 1_000_000, 'f')} s, got {value}",
+        )
     return d
 
 

@@ -2,9 +2,10 @@
 
 Only INSTANCE lines of the watched instance become inputs:
 - a state line (BACKUP, MASTER, FAULT, STOP; DELETED is reported as STOP);
-- ``MASTER_RX_LOWER_PRI``: the master re-asserting itself. After a partition
-  heals it is often the only line the surviving master writes (keepalived
-  #1884), so it is reported as MASTER rather than dropped;
+- ``MASTER_RX_LOWER_PRI``: the master re-asserting itself, a
+  ``VrrpLowerPriorityReported`` (a report of MASTER the core also records).
+  After a partition heals it is often the only line the surviving master
+  writes (keepalived #1884), so it must not be dropped;
 - ``MASTER_PRIORITY`` / ``BACKUP_PRIORITY``: same state, new priority.
 GROUP lines are returned as records but give no input (the core follows the
 instance). Malformed lines are kept in ``errors`` with the line; the lines
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import attrs
 
-from adapters.keepalived.fifo import FifoReader, FifoRecord, MalformedLine
-from hacore.inputs import VrrpReported
+from adapters.keepalived.fifo import FifoReader, FifoRecord, LineKind, MalformedLine
+from hacore.inputs import VrrpLowerPriorityReported, VrrpReported
 from hacore.roles import VrrpStatus
 
 _STATES = {
@@ -42,8 +43,12 @@ def to_core_input(
     """The core input for one fifo record, or None when it is not about the instance."""
     if record.type != "INSTANCE" or (instance is not None and record.name != instance):
         return None
-    # every kind carries a state word: STATE lines their own, MASTER_RX_LOWER_PRI
-    # MASTER, MASTER_/BACKUP_PRIORITY the state the new priority applies in
+    if record.kind is LineKind.MASTER_RX_LOWER_PRI:
+        return VrrpLowerPriorityReported(
+            at=at_us, state=VrrpStatus.MASTER, priority=record.priority
+        )
+    # the other kinds carry a state word: STATE lines their own, MASTER_/BACKUP_PRIORITY
+    # the state the new priority applies in
     return VrrpReported(at=at_us, state=_STATES[record.state], priority=record.priority)
 
 
