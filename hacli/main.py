@@ -21,6 +21,7 @@ from typing import Any
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "sims.cli",  # simulate, scenarios, fuzz
+    "hacli.campaign.cli",  # campaign run/report
     "adapters.log_cli",  # log verify/show/replay
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)

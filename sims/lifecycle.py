@@ -38,6 +38,7 @@ from hacore.ports import Done, Failed, Outcome
 from hacore.roles import Role, VrrpStatus
 from hacore.state import NodeState
 from sims import invariants
+from sims.coverage import active_recorder
 from sims.node_ports import node_ports
 from sims.simnode import SimNode
 from sims.world import World
@@ -79,7 +80,12 @@ class NodeLifecycle(World):
         if n.spec is not None:
             core = Node.recover(self.config, n.name, n.log)
             n.core = core
-            n.runtime = Dispatcher(core, observer=functools.partial(self._decided, n))
+            recorder = active_recorder()  # a campaign's table coverage; None otherwise
+            n.runtime = Dispatcher(
+                core,
+                observer=functools.partial(self._decided, n),
+                on_input=None if recorder is None else functools.partial(recorder.record, core.ctx),
+            )
             n.ports = node_ports(self, n)
             n.role = core.state.role
             n.g_held = n.role in (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)

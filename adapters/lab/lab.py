@@ -739,6 +739,7 @@ class Lab:
             "split_brain": len(masters) > 1,
             "cuts": self.state.cuts,
             "nodes": nodes,
+            "galera": galera_status(self),
         }
 
     # --------------------------------------------------------------- down --
@@ -748,7 +749,10 @@ class Lab:
 
         A recorded PID that now belongs to another process (reused after a crash or a
         reboot) is not signalled; the returned list says which, empty when none."""
-        problems: list[str] = []
+        from adapters.lab.galera import GaleraLab  # the Galera side stops first (its data too)
+
+        galera = GaleraLab.load(self)
+        problems: list[str] = galera.down() if galera is not None else []
         for n in self.state.nodes:
             problem = self._keepalived_problem(n)
             if problem is None:
@@ -786,6 +790,14 @@ class Lab:
         except OSError:
             pass
         return problems
+
+
+def galera_status(lab: Lab) -> list[dict[str, Any]] | None:
+    """Each node's wsrep status when the lab runs Galera (adapters.lab.galera), else None."""
+    from adapters.lab.galera import GaleraLab
+
+    galera = GaleraLab.load(lab)
+    return galera.status() if galera is not None else None
 
 
 def leftovers(prefix: str) -> list[str]:
