@@ -234,10 +234,18 @@ async def test_safety_first_fences_through_the_galera_port_when_the_lease_lapses
         return [j for j in p.journal("a") if "/lease-" in j["key"]]
 
     # (a loaded machine may lapse and regain the lease before b stops: the last word counts)
-    await until(lambda: bool(lease_records()) and "lease-fence" in lease_records()[-1]["key"], 10)
+    def fenced_by_lease() -> bool:
+        records = lease_records()
+        return (
+            not p.agents["a"].writable()
+            and bool(records)
+            and "lease-fence" in records[-1]["key"]
+            and p.agents["a"]._lease_fenced
+        )
+
+    await until(fenced_by_lease, 10)
     fence = lease_records()[-1]
     assert fence["op"] == "fence_writes" and fence["fenced"] is True
-    assert not p.agents["a"].writable()
 
 
 async def test_logs_are_json_lines_with_context_and_no_secret(

@@ -61,6 +61,7 @@ from adapters.agent.ports import (
 )
 from adapters.agent.secret_files import Secrets
 from adapters.agent.stagedlog import StagedLog
+from adapters.keepalived.dump import DumpError, keepalived_pid
 from adapters.keepalived.ingest import CoreInput
 from adapters.store.aio import AsyncSqliteStore
 from hacore import events as ev
@@ -70,7 +71,7 @@ from hacore.dispatch import Budgets, Call, Dispatcher, Job, Op, call_port, perfo
 from hacore.lease import may_write
 from hacore.node import Node
 from hacore.ports import Done, Failed, Outcome, PortName, Ports, Uncertain
-from hacore.roles import Command, Mode, Role
+from hacore.roles import Command, Mode, Role, VrrpStatus
 from hacore.state import NodeState
 
 Thunk = Callable[[], list[Job]]
@@ -114,6 +115,7 @@ class Agent:
         self._peer_status: dict[str, tuple[PeerStatus, int]] = {}
         self._lost: set[str] = set()
         self._lease_fenced = False
+        self._keepalived_alive: bool | None = None
         self._step_started: dict[tuple[int, str, int], int] = {}
         self._plan_started: dict[int, int] = {}
         self._cancelled: list[tuple[Job, Outcome]] = []
@@ -286,7 +288,9 @@ class Agent:
         await self.staged.flush()  # persist before acting (CommitFailed stops the agent)
         decided = len(self.staged) - before
         if decided:
-            self.input_overheads_us.append((time.perf_counter_ns() - t0) // 1000)
+            overhead_us = (time.perf_counter_ns() - t0) // 1000
+            self.input_overheads_us.append(overhead_us)
+            self.log.debug("decided", records=decided, overhead_us=overhead_us)
         if reply is not None and not reply.done():
             reply.set_result(decided)
         for job in jobs:
@@ -440,7 +444,24 @@ class Agent:
             if self._d().backlog:
                 self._submit(self._d().retry)
             self._enforce_lease(now)
+            self._watch_keepalived(now)
             self._refresh_gauges()
+
+    def _watch_keepalived(self, now: int) -> None:
+        """keepalived killed writes no FIFO line: report its death as VRRP STOP.
+
+        A SIGKILLed keepalived says nothing (no priority-0 advert, no FIFO
+        line); without this the core would keep believing the last MASTER.
+        """
+        try:
+            keepalived_pid(Path(self.config.keepalived.pid_file))
+            alive = True
+        except DumpError:
+            alive = False
+        if self._keepalived_alive and not alive:
+            self.log.warning("keepalived is not running: reported as VRRP STOP")
+            self._submit(lambda: self._offer(inp.VrrpReported(now, VrrpStatus.STOP, 0)))
+        self._keepalived_alive = alive
 
     def _peer_lost_thunk(self, peer: str) -> Thunk:
         return lambda: self._offer(inp.PeerLost(self._clock(), peer))

@@ -10,7 +10,8 @@ time it took:
 * active: all enabled services ready; Kubernetes state consistent; Galera member;
 * standby: reachable from the active; Galera member;
 * both: Galera cluster size 2 when both are up, >= 1 when the standby is down;
-* the cluster: exactly one active node.
+* the cluster: exactly one active node; each node's keepalived state agrees
+  with its role (MASTER on the active, BACKUP on a standby).
 
 A check whose fact nobody observed is ``not observed`` and never counts as
 healthy; a check of a service switched off is ``not applicable``. Verdict:
@@ -137,6 +138,18 @@ def checks(doc: dict[str, Any]) -> list[Check]:
         return NOT_OBSERVED, "no Galera probe in this build"
 
     out.append(_timed("both: Galera cluster size", galera_size))
+    expected_vrrp = {"active": "MASTER", "standby": "BACKUP"}
+    for name, view in sorted(views.items()):
+        if view is None or view["role"] not in expected_vrrp:
+            continue
+
+        def vrrp_agrees(view: dict[str, Any] = view) -> tuple[str, str]:
+            want = expected_vrrp[view["role"]]
+            if view["vrrp"] == want:
+                return OK, f"keepalived {want}"
+            return FAILED, f"{view['role']} but keepalived reports {view['vrrp']}"
+
+        out.append(_timed(f"node {name}: keepalived agrees with the role", vrrp_agrees))
     for name, view in sorted(views.items()):
         if view is None:
             out.append(Check(f"node {name}: heard within the peer timeout", FAILED, "not heard", 0))
