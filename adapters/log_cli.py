@@ -22,6 +22,7 @@ from adapters.store import (
     StoreError,
     StorePathError,
 )
+from hacore import codec
 from hacore.codec import DecodeError
 from hacore.log import ChainError, LogRecord, redecide, replay_records
 from hacore.table import Context
@@ -112,8 +113,8 @@ def cmd_verify(
 
 def _record_json(r: LogRecord) -> str:
     try:
-        payload: Any = json.loads(r.payload)
-    except json.JSONDecodeError:
+        payload: Any = codec.parse_json(r.payload)
+    except codec.JsonError:
         payload = r.payload
     return json.dumps(
         {

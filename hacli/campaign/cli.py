@@ -30,6 +30,13 @@ def register(subparsers: Any) -> None:
     run.add_argument("--cluster", default=None, metavar="ADDRESS", help="Dask scheduler address")
     run.add_argument("--out", default="campaign-out", metavar="DIR", help="output directory")
     run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long to try reaching the --cluster scheduler (default 20)",
+    )
+    run.add_argument(
         "--workers", type=int, default=None, help="local worker processes (default: the file's)"
     )
     run.add_argument(
@@ -66,6 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _err(f"{args.config}: {exc}")
     if args.workers is not None and not 1 <= args.workers <= 1024:
         return _err("--workers must be between 1 and 1024")
+    if not 0 < args.connect_timeout <= 3600:
+        return _err("--connect-timeout must be between 0 and 3600 seconds")
     store = CampaignStore(args.out)
     try:
         store.create()
@@ -85,7 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             where = f"{workers} local worker processes"
         else:
-            executor = DaskEngine(args.cluster, database, hard_timeout_s=hard_timeout)
+            executor = DaskEngine(
+                args.cluster,
+                database,
+                hard_timeout_s=hard_timeout,
+                connect_timeout_s=args.connect_timeout,
+            )
             where = f"the Dask cluster at {args.cluster} ({executor.slots()} worker threads)"
     except EngineError as exc:
         return _err(str(exc))
