@@ -102,6 +102,39 @@ def test_an_acknowledged_switchover_survives_a_sigkill_right_after_the_reply(
     procs.wait(lambda: procs.role("a") == "standby", "a standby after restart")
 
 
+def _hacore(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - argv list
+        [sys.executable, "-m", "hacli.main", *args, "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_the_operator_commands_and_history_from_the_command_line(procs: Proc) -> None:
+    procs.start("a")
+    procs.start("b")
+    procs.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    procs.fifo("b", 'INSTANCE "VI_1" BACKUP 100')
+    procs.wait(lambda: procs.role("a") == "active", "a active")
+    config_a = procs.tmp / "a" / "agent.toml"
+    bad = _hacore(config_a, "resolve", "--winner", "zz")
+    assert bad.returncode == 1 and "not a node" in bad.stderr
+    refused = _hacore(config_a, "clear-fault")
+    assert refused.returncode == 1 and "refused" in refused.stderr
+    ok = _hacore(config_a, "switchover")
+    assert ok.returncode == 0 and "active ->" in ok.stdout, ok.stderr
+    procs.wait(lambda: procs.role("a") == "standby", "a standby after switchover")
+    history = _hacore(config_a, "history", "--json")
+    rows = json.loads(history.stdout)
+    whats = [r["what"] for r in rows]
+    assert "epoch" in whats and "plan finished" in whats and "role" in whats
+    steps = [r for r in rows if r["what"] == "step"]
+    assert steps and all(r["duration_s"] is not None for r in steps)
+    later = _hacore(config_a, "history", "--json", "--since", str(rows[-1]["at_us"] / 1e6))
+    assert len(json.loads(later.stdout)) < len(rows)
+    text = _hacore(config_a, "history")
+    assert text.returncode == 0 and "plan finished" in text.stdout
+
+
 def test_sigterm_stops_the_agent_cleanly_with_exit_0(procs: Proc) -> None:
     procs.start("a")
     proc = procs.procs["a"]
