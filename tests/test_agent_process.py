@@ -28,8 +28,10 @@ class Proc:
         self.port = port
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, node: str) -> None:
-        config = node_config(self.tmp, node, port=self.port, delay_s=0.3)
+    def start(self, node: str, delay_s: float = 0.3, step_timeout_s: float = 5.0) -> None:
+        config = node_config(
+            self.tmp, node, port=self.port, delay_s=delay_s, step_timeout_s=step_timeout_s
+        )
         with open(self.tmp / node / "agent.log", "ab") as log:
             self.procs[node] = subprocess.Popen(  # noqa: S603 - argv list
                 [sys.executable, "-m", "hacli.main", "agent", "--config", str(config)],
@@ -143,6 +145,21 @@ def test_sigterm_stops_the_agent_cleanly_with_exit_0(procs: Proc) -> None:
     lines = [json.loads(x) for x in (procs.tmp / "a" / "agent.log").read_text().splitlines()]
     assert lines[-1]["msg"] == "agent stopped"
     assert not (procs.tmp / "a" / "run" / "agent.sock").exists()
+
+
+def test_sigterm_does_not_wait_for_a_hung_port_call(procs: Proc) -> None:
+    procs.start("a", delay_s=60.0, step_timeout_s=30.0)  # the fake Galera hangs in its step
+    procs.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    procs.wait(lambda: procs.role("a") == "promoting", "a promoting")
+    time.sleep(0.3)
+    proc = procs.procs["a"]
+    t0 = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert time.monotonic() - t0 < 15  # not the 60 s the hung call takes
+    with SqliteStore.open(str(procs.tmp / "a" / "events.sqlite"), create=False, readonly=True) as s:
+        failed = [m for m in s.messages("a") if isinstance(m, ev.StepAttemptFailed)]
+    assert failed and "agent stopping" in failed[-1].reason
 
 
 def test_a_bad_configuration_exits_2_without_a_traceback(tmp_path: Path) -> None:
