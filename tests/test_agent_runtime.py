@@ -302,3 +302,26 @@ async def test_a_hung_port_times_out_as_uncertain_and_never_blocks_the_loop(
             )
 
     await until(failed_uncertain, 10)
+
+
+async def test_hacore_notify_is_acknowledged_by_the_agent_and_not_acted_on(
+    pair: Callable[..., Awaitable[Pair]],
+) -> None:
+    from adapters.notify_cli import forward
+
+    p = await pair()
+    sock = p.tmp / "b" / "run" / "agent.sock"
+    b = p.agents["b"]
+    assert b.staged is not None
+    await until(lambda: b.dispatcher is not None and b.dispatcher.booted)
+    await asyncio.sleep(0.3)
+    before = len(b.staged)
+    line = (
+        b'{"source": "keepalived-notify", "type": "INSTANCE", "name": "VI_1", "state": "MASTER"}\n'
+    )
+    assert await asyncio.to_thread(forward, sock, line, 5.0)
+    await asyncio.sleep(0.3)
+    # the FIFO is the source of truth: a notify line changes nothing
+    assert p.agents["b"].state.role is Role.STANDBY
+    assert len(b.staged) == before
+    assert "keepalived notify" in p.logs["b"].getvalue()
