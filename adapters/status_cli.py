@@ -15,8 +15,9 @@ sources, each optional but the first:
 In the ``--store`` form no service is probed, so those checks print as "not
 observed" rather than being guessed (see :mod:`hacore.status`).
 
-Exit codes of the ``--store`` form: 0 the verdict is healthy; 1 it is not (or two nodes hold the VIP);
-2 bad usage, or a source that cannot be read (the message names it).
+Exit codes of the ``--store`` form: 0 the verdict is healthy; 1 it is not (or
+two nodes hold the VIP); 2 bad usage, or a source that cannot be read (the
+message names it).
 """
 
 from __future__ import annotations
