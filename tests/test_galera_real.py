@@ -38,6 +38,7 @@ from adapters.galera.quarantine import read_rows, verify
 from adapters.galera.sql import Endpoint, Unavailable
 from adapters.galera.state_files import read_grastate
 from adapters.lab.galera import GaleraLab
+from hacli.main import main
 from hacore.bootstrap import RecoveredPosition, choose_bootstrap
 from hacore.ports import Done, Failed
 from hacore.roles import Mode, Policy, Role
@@ -136,6 +137,8 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     assert writers["n1"].write(5) == 5  # before the split: replicated to both
     before = {n: g.probe(n).status.last_committed for n in writers}  # type: ignore[union-attr]
     g.lab.partition([["n1"], ["n2"]])
+    # the partition cuts VRRP too: both keepalived become MASTER, both may write
+    g.lab.wait_for(lambda st: st["n1"] == st["n2"] == "MASTER", 20)
     for n in writers:
         wait_until(lambda n=n: non_primary(g, n), 30, f"{n} non-Primary in the partition")
     # availability-first with two voters: both VRRP masters are allowed to bootstrap
@@ -162,6 +165,9 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     ]  # fmt: skip
     winner = choose_winner(policy, facts[0], facts[1])
     assert winner is not None
+    vrrp_master = g.lab.wait_for_one_master(20)  # after the heal VRRP elects one again
+    if policy is Policy.VRRP_WINNER:
+        assert winner == vrrp_master
     loser = "n2" if winner == "n1" else "n1"
     # through the runtime's port, as the dispatcher calls it for the demotion plan
     port = port_for(g, loser, epoch=2)
@@ -269,8 +275,13 @@ def test_all_killed_during_writes_core_bootstraps_the_highest_seqno() -> None:
 # ------------------------------------------------------------------ test 5 --
 
 
-def test_bad_input_gives_typed_errors_and_uncertain_observations() -> None:
+def test_bad_input_gives_typed_errors_and_uncertain_observations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with galera_lab(2) as g:
+        assert main(["lab", "status", "--state-dir", str(g.lab.dir)]) == 0
+        shown = capsys.readouterr().out
+        assert "galera:" in shown and shown.count("Primary, Synced, size 2") == 2
         ep = g.endpoint("n1")
         wrong = probe(ep, Credentials("hacore", "wrong-password-xyz"), 2.0)
         assert wrong.uncertain is Unavailable.AUTH and "wrong-password" not in wrong.describe()
