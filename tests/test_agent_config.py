@@ -39,6 +39,7 @@ def test_a_valid_file_gives_the_cores_cluster_config(tmp_path: Path) -> None:
     # services stay off until their adapters are configured
     assert not any((core.services.k3s, core.services.galera, core.services.gluster))
     assert config.me.address == "10.9.0.1" and [n.name for n in config.others] == ["b"]
+    assert not config.http.enabled  # the HTTP endpoints are off unless asked for
 
 
 def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -234,3 +235,12 @@ def test_the_generator_check_mode_fails_on_a_stale_file(
     monkeypatch.setattr(gen, "DOC", stale)
     assert gen.main(["--check"]) == 1
     assert gen.main([]) == 0 and gen.main(["--check"]) == 0
+
+
+def test_the_packaged_keepalived_example_is_what_the_example_config_renders() -> None:
+    example = parse_config((ROOT / "contrib/agent.example.toml").read_text())
+    rendered = example.keepalived_config().render()
+    assert (ROOT / "contrib/keepalived.example.conf").read_text() == rendered, (
+        "contrib/keepalived.example.conf is stale: "
+        "hacore config keepalived contrib/agent.example.toml > contrib/keepalived.example.conf"
+    )

@@ -86,3 +86,22 @@ def test_a_tiny_campaign_runs_shows_progress_and_reports(
     assert report["workers"][0]["schedules_per_minute"] > 0
     assert [p["shards"] for p in report["progress"]] == [1, 2]
     assert "Rules never hit" in (out / "report.html").read_text()
+
+
+def test_a_wall_time_campaign_stops_and_a_second_run_goes_on_from_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[campaign]\nseed = 1\nshard_examples = 2\n[budget]\nwall_s = 2\n")
+    out = tmp_path / "o"
+    argv = ("campaign", "run", "--config", str(config), "--out", str(out), "--workers", "1")
+    code, _stdout, err = _run(capsys, *argv)
+    assert code == 0, err
+    first = sorted(p.name for p in (out / "shards").glob("*.json"))
+    assert first and "until the wall budget ends" in err
+    code, _stdout, err = _run(capsys, *argv)
+    assert code == 0 and f"{len(first)} shards already done" in err
+    second = sorted(p.name for p in (out / "shards").glob("*.json"))
+    assert len(second) > len(first) and set(first) <= set(second)
+    numbers = sorted(int(name.rsplit("--", 1)[1].split(".")[0]) for name in second)
+    assert numbers == list(range(len(second)))  # the same sequence, continued
