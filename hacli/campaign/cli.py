@@ -26,8 +26,15 @@ def register(subparsers: Any) -> None:
     )
     sub = camp.add_subparsers(dest="campaign_command", metavar="SUBCOMMAND")
     run = sub.add_parser("run", help="run or resume a campaign")
-    run.add_argument("--config", required=True, metavar="CAMPAIGN.toml")
-    run.add_argument("--cluster", default=None, metavar="ADDRESS", help="Dask scheduler address")
+    run.add_argument(
+        "--config", required=True, metavar="CAMPAIGN.toml", help="the campaign's matrix (TOML)"
+    )
+    run.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address (default: local processes)",
+    )
     run.add_argument("--out", default="campaign-out", metavar="DIR", help="output directory")
     run.add_argument(
         "--connect-timeout",
@@ -45,11 +52,11 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="MODULE",
         help="a module each local worker imports first, calling its campaign_setup() if any"
-        " (plugins; the tests plant the fuzz canary this way)",
+        " (plugins; the tests plant the fuzz canary this way); repeatable (default: none)",
     )
     run.set_defaults(handler=cmd_run)
     rep = sub.add_parser("report", help="write OUT/report.html and OUT/report.json")
-    rep.add_argument("out", metavar="DIR")
+    rep.add_argument("out", metavar="DIR", help="the campaign's output directory")
     rep.set_defaults(handler=cmd_report)
     camp.set_defaults(handler=lambda _args: _usage(camp))
 
