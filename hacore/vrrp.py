@@ -255,6 +255,9 @@ class VrrpConfig:
             raise ValueError(f"start_as_master: must be a bool, got {self.start_as_master!r}")
         if not self.preempt and self.start_as_master:
             raise ValueError("preempt: nopreempt requires start_as_master=False (state BACKUP)")
+        if self.preempt_delay_us and self.start_as_master:
+            # keepalived clears it: "preempt delay will not work with initial state MASTER"
+            raise ValueError("preempt_delay_us: keepalived ignores it with start_as_master=True")
 
     @property
     def address_int(self) -> int:

@@ -256,6 +256,9 @@ class VrrpInstanceSpec:
             _fail("preempt", "nopreempt needs the initial state BACKUP (start_as_master=False)")
         if not self.preempt and self.preempt_delay:
             _fail("preempt_delay", "has no meaning with nopreempt")
+        if self.start_as_master and self.preempt_delay:
+            # keepalived: "preempt delay will not work with initial state MASTER - clearing"
+            _fail("preempt_delay", "keepalived ignores it with the initial state MASTER")
         if self.unicast_src_ip in self.unicast_peers:
             _fail("unicast_peers", f"lists our own unicast_src_ip {self.unicast_src_ip}")
 

@@ -590,6 +590,12 @@ class Lab:
         self.node(name)
         self.partition([[name]])
 
+    def uncut(self, src: str, dst: str) -> None:
+        """Let ``src``'s packets reach ``dst`` again (one direction of a partition)."""
+        self.state.cuts = [c for c in self.state.cuts if c != [src, dst]]
+        self._apply_rules()
+        self.save()
+
     def heal(self) -> None:
         """Remove every partition and loss rule."""
         self.state.cuts = []
