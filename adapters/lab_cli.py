@@ -1,6 +1,6 @@
 """``hacore lab ...``: a real keepalived cluster in network namespaces (needs root).
 
-    hacore lab up --nodes N [--witness] [--advert-int S] [--name NAME]
+    hacore lab up --nodes N [--witness] [--galera] [--advert-int S] [--name NAME]
     hacore lab status [--json]
     hacore lab partition A,B|C       cut both directions between the groups
     hacore lab isolate NODE
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.keepalived.config import ConfigError
+from adapters.lab.galera_cli import galera_status_lines, galera_up
 from adapters.lab.lab import Lab, default_nodes
 from adapters.lab.net import LabError
 
@@ -66,6 +67,11 @@ def register(subparsers: Any) -> None:
     up.add_argument("--advert-int", default="0.1", help="advert_int in seconds (>= 0.01)")
     up.add_argument("--priorities", default=None, help="comma-separated priorities, one a node")
     up.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a master")
+    up.add_argument(
+        "--galera",
+        action="store_true",
+        help="also run MariaDB Galera on every node (with --witness: garbd on the witness)",
+    )
     st = add("status", cmd_status, "nodes, VRRP states, VIP holder")
     st.add_argument("--json", action="store_true", help="machine-readable output")
     pa = add("partition", cmd_partition, "partition the nodes: A,B|C")
@@ -129,6 +135,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         wait_timeout=args.timeout,
     )
+    if args.galera:
+        galera_up(lab, witness=args.witness)
     st = lab.status()
     print(f"lab {st['name']} up: prefix {st['prefix']}, master {', '.join(st['masters'])}")
     print(f"state: {st['state_dir']}")
@@ -150,6 +158,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("cuts: " + " ".join(f"{a}->{b}" for a, b in st["cuts"]))
     if st["split_brain"]:
         print(f"SPLIT BRAIN: masters {', '.join(st['masters'])}")
+    for line in galera_status_lines(st):
+        print(line)
     return 0
 
 

@@ -37,7 +37,11 @@ def register(subparsers: Any) -> None:
         help="the cluster's status table from the store and keepalived",
         description=__doc__,
     )
-    parser.add_argument("--store", required=True, help="the event store (SQLite) of the cluster")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--store", help="the event store (SQLite) of the cluster")
+    source.add_argument(
+        "--config", help="the agent's configuration: ask the local agent (reference layout)"
+    )
     parser.add_argument("--node", help="the node this machine is (for --keepalived-pid)")
     parser.add_argument("--keepalived-pid", type=Path, help="keepalived's pid file on this node")
     parser.add_argument(
@@ -79,6 +83,10 @@ def observe(config: ClusterConfig, states: dict[str, NodeState]) -> list[NodeObs
 
 def cmd_status(args: argparse.Namespace) -> int:
     err = sys.stderr
+    if args.config is not None:
+        from adapters.agent_cli import status_from_agent
+
+        return status_from_agent(args.config, args.json)
     if args.keepalived_pid is not None and not args.node:
         print("hacore status: --keepalived-pid needs --node (which node is this?)", file=err)
         return 2

@@ -21,11 +21,13 @@ from typing import Any
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "sims.cli",  # simulate, scenarios, fuzz
+    "hacli.campaign.cli",  # campaign run/report
     "adapters.log_cli",  # log verify/show/replay
     "adapters.lab_cli",  # lab up/status/partition/...
     "adapters.notify_cli",  # notify (keepalived notify-script entry point)
     "adapters.status_cli",  # status (the reference status table)
     "adapters.config_cli",  # config check/keepalived (the agent's configuration)
+    "adapters.agent_cli",  # agent, switchover, resolve, clear-fault, history
 )
 
 

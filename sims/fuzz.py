@@ -30,6 +30,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.database import ExampleDatabase
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     get_state_machine_test,
@@ -43,6 +44,21 @@ from sims.faults import SECOND, Fault, schedule_text
 from sims.sim import SimParams, Simulation
 
 SAFETY = ("one-active-per-epoch", "epochs-monotonic", "idempotent-steps")
+# The nemesis and time rules a schedule is drawn from (FuzzConfig.weights names them).
+RULES = (
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "slow",
+    "failsteps",
+    "diskfull",
+    "diskok",
+    "operator",
+    "advance",
+)
 
 
 class FuzzFailure(AssertionError):
@@ -61,6 +77,13 @@ class FuzzConfig:
     policy: Policy = Policy.VRRP_WINNER
     mode: Mode = Mode.AVAILABILITY_FIRST
     seed: int = 0
+    # (rule name, weight) pairs: a rule of weight k is offered k times (k copies of
+    # it among the machine's rules), 0 leaves it out; unnamed rules weigh 1.
+    weights: tuple[tuple[str, int], ...] = ()
+    max_advance_s: int = 45  # the longest single ``advance`` of simulated time
+
+    def weight(self, rule_name: str) -> int:
+        return dict(self.weights).get(rule_name, 1)
 
     def params(self) -> SimParams:
         return SimParams(nodes=self.nodes, witness=self.witness, policy=self.policy, mode=self.mode)
@@ -85,6 +108,27 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
     specs = ["halves", "isolate-active", *[f"isolate-{n}" for n in names]]
     specs += ["ring", "bridge"] if cfg.nodes + (1 if cfg.witness else 0) >= 3 else []
     specs += [f"oneway-{a}-{b}" for a in names for b in names if a != b][:4]
+    # Each rule's strategies; the rules are made from this table after the class
+    # (weighted by ``cfg.weight``), not by decorators, so a campaign can reweigh them.
+    rule_arguments: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+        "partition": {"spec": st.sampled_from(specs)},
+        "heal": {},
+        "crash": {"node": st.sampled_from(targets)},
+        "restart": {"node": st.sampled_from([*names, "all"])},
+        "pause": {"node": st.sampled_from(targets)},
+        "resume": {"node": st.sampled_from([*names, "all"])},
+        "slow": {"node": st.sampled_from(targets), "factor": st.sampled_from([1, 3, 10])},
+        "failsteps": {"node": st.sampled_from(targets), "count": st.integers(1, 3)},
+        "diskfull": {"node": st.sampled_from(targets)},
+        "diskok": {"node": st.sampled_from([*names, "all"])},
+        "operator": {"command": st.sampled_from(["resolve", "switchover"])},
+        "advance": {"half_seconds": st.integers(1, 2 * cfg.max_advance_s)},
+    }
+    unknown = sorted(name for name, _w in cfg.weights if name not in rule_arguments)
+    if unknown:
+        raise ValueError(f"no fuzz rule named {', '.join(unknown)}; known: {', '.join(RULES)}")
+    if not any(cfg.weight(name) for name in rule_arguments):
+        raise ValueError("every fuzz rule has weight 0")
 
     class ClusterMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -109,56 +153,44 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             self.sim.inject(Fault(self.sim.now, kind, target, arg))
             self.sim.run_until(self.sim.now)
 
-        @rule(spec=st.sampled_from(specs))
         def partition(self, spec: str) -> None:
             self._inject("partition", spec)
 
-        @rule()
         def heal(self) -> None:
             self._inject("heal")
 
-        @rule(node=st.sampled_from(targets))
         def crash(self, node: str) -> None:
             self._inject("crash", node)
 
-        @rule(node=st.sampled_from([*names, "all"]))
         def restart(self, node: str) -> None:
             self._inject("restart", node)
 
-        @rule(node=st.sampled_from(targets))
         def pause(self, node: str) -> None:
             self._inject("pause", node)
 
-        @rule(node=st.sampled_from([*names, "all"]))
         def resume(self, node: str) -> None:
             self._inject("resume", node)
 
-        @rule(node=st.sampled_from(targets), factor=st.sampled_from([1, 3, 10]))
         def slow(self, node: str, factor: int) -> None:
             """Plan steps on ``node`` take ``factor`` times longer (1 restores)."""
             self.step_faults = True
             self._inject("slow", node, str(factor))
 
-        @rule(node=st.sampled_from(targets), count=st.integers(1, 3))
         def failsteps(self, node: str, count: int) -> None:
             """The next ``count`` plan-step attempts on ``node`` fail."""
             self.step_faults = True
             self._inject("failsteps", node, str(count))
 
-        @rule(node=st.sampled_from(targets))
         def diskfull(self, node: str) -> None:
             """Log appends on ``node`` fail (disk full): the core cannot act."""
             self._inject("diskfull", node)
 
-        @rule(node=st.sampled_from([*names, "all"]))
         def diskok(self, node: str) -> None:
             self._inject("diskok", node)
 
-        @rule(command=st.sampled_from(["resolve", "switchover"]))
         def operator(self, command: str) -> None:
             self._inject(command)
 
-        @rule(half_seconds=st.integers(1, 90))
         def advance(self, half_seconds: int) -> None:
             assert self.sim is not None
             self.sim.run_until(self.sim.now + half_seconds * SECOND // 2)
@@ -200,6 +232,14 @@ def make_machine(cfg: FuzzConfig, counter: list[int]) -> type[RuleBasedStateMach
             if not result.ok:
                 self._fail(result.violations)
 
+    make_rule: Callable[..., Callable[[Callable[..., None]], Callable[..., None]]] = rule
+    for name, arguments in rule_arguments.items():
+        method = getattr(ClusterMachine, name)
+        for copy in range(cfg.weight(name)):
+            # Copy 1 keeps the method's name, so the default machine is the one
+            # the decorators used to make (same rules, same order, same schedules).
+            label = name if copy == 0 else f"{name}_{copy + 1}"
+            setattr(ClusterMachine, label, make_rule(**arguments)(method))
     return ClusterMachine
 
 
@@ -257,25 +297,28 @@ def run_fuzz(
     steps: int = 12,
     progress: Callable[[int], None] | None = None,
     home: str | None = None,
+    weights: tuple[tuple[str, int], ...] = (),
+    max_advance_s: int = 45,
+    database: ExampleDatabase | None = None,
 ) -> FuzzOutcome:
     """Run ``examples`` schedules; return the shrunk failure if one is found.
     ``home``: hypothesis's storage directory for this run (None: hypothesis's own
-    choice, ``.hypothesis/`` in the working directory, as under pytest)."""
+    choice, ``.hypothesis/`` in the working directory, as under pytest).
+    ``database``: hypothesis's example database (None: none; a campaign shares one
+    between its workers so that a failure found once is replayed first everywhere).
+    ``progress`` is called as each schedule starts, with the count so far."""
+    cfg = FuzzConfig(nodes, witness, policy, mode, seed, weights, max_advance_s)
     with _hypothesis_home(home):
-        return _run_fuzz(examples, nodes, witness, policy, mode, seed, steps, progress)
+        return _run_fuzz(cfg, examples, steps, progress, database)
 
 
 def _run_fuzz(
+    cfg: FuzzConfig,
     examples: int,
-    nodes: int,
-    witness: bool,
-    policy: Policy,
-    mode: Mode,
-    seed: int,
     steps: int,
     progress: Callable[[int], None] | None,
+    database: ExampleDatabase | None,
 ) -> FuzzOutcome:
-    cfg = FuzzConfig(nodes, witness, policy, mode, seed)
     counter = [0]
     machine = make_machine(cfg, counter)
     if progress is not None:
@@ -286,22 +329,23 @@ def _run_fuzz(
             progress(counter[0])
 
         machine.__init__ = init_with_progress  # type: ignore[method-assign]
-    test = get_state_machine_test(
-        machine,
-        settings=settings(
-            max_examples=examples,
-            stateful_step_count=steps,
-            deadline=None,
-            database=None,
-            # The explain phase replays the shrunk failure many times to annotate
-            # hypothesis's own report, which the fuzzer never prints (seconds per
-            # failure for nothing).
-            phases=[phase for phase in Phase if phase is not Phase.explain],
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-        ),
+    fuzz_settings = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=database,
+        # The explain phase replays the shrunk failure many times to annotate
+        # hypothesis's own report, which the fuzzer never prints (seconds per
+        # failure for nothing).
+        phases=[phase for phase in Phase if phase is not Phase.explain],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
     )
-    test = hypothesis_seed(seed)(test)
+    # The seed goes on the machine (hypothesis copies it to the test), not on the
+    # test: @seed on a test also switches its example database off, and a campaign
+    # wants both, seeded generation and the failures other shards saved replayed.
+    machine = hypothesis_seed(cfg.seed)(machine)
+    test = get_state_machine_test(machine, settings=fuzz_settings)
     wall = time.perf_counter()
     failure: FuzzFailure | None = None
     try:

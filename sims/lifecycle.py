@@ -20,6 +20,7 @@ from hacore import vrrp
 from hacore.node import Node
 from hacore.roles import Role, VrrpStatus
 from sims import invariants
+from sims.coverage import active_recorder
 from sims.simnode import DiskFull, SimNode
 from sims.world import World
 
@@ -118,6 +119,9 @@ class NodeLifecycle(World):
         except DiskFull:
             self.append_failures += 1
             return False
+        recorder = active_recorder()  # a campaign's table coverage; None otherwise
+        if recorder is not None:
+            recorder.record(core.ctx, before, received)
         if not decision.events:
             return True
         after = decision.state

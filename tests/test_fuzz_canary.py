@@ -4,11 +4,9 @@ and shrinks it to a short schedule that replays through `hacore simulate`."""
 from __future__ import annotations
 
 import pytest
+from canary import broken_compiled
 
 from hacore import decider
-from hacore.inputs import InputKind
-from hacore.roles import Role
-from hacore.table import ACTIONS, GUARDS
 from sims.faults import parse_schedule
 from sims.fuzz import run_fuzz
 from sims.run import make_simulation
@@ -17,12 +15,7 @@ from sims.run import make_simulation
 @pytest.fixture
 def broken_decider(monkeypatch: pytest.MonkeyPatch) -> None:
     """An active that never demotes: not on split-brain, not on losing the VIP."""
-    compiled = dict(decider._COMPILED)
-    observe_peer = ((GUARDS["always"], Role.ACTIVE, ACTIONS["observe_peer"], "observe_peer"),)
-    observe_vrrp = ((GUARDS["always"], Role.ACTIVE, ACTIONS["observe_vrrp"], "observe_vrrp"),)
-    compiled[(Role.ACTIVE, InputKind.PEER_HEARD)] = observe_peer
-    compiled[(Role.ACTIVE, InputKind.VRRP)] = observe_vrrp
-    monkeypatch.setattr(decider, "_COMPILED", compiled)
+    monkeypatch.setattr(decider, "_COMPILED", broken_compiled())
 
 
 def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(broken_decider: None) -> None:

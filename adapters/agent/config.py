@@ -304,9 +304,37 @@ class StoreSection:
     )
 
 
+def _galera_adapter(_: object, a: attrs.Attribute[str], v: str) -> None:
+    if v != "recording-fake":
+        raise ConfigValueError(
+            a.name, v, "'recording-fake' (the real Galera adapter is not part of this build yet)"
+        )
+
+
 @attrs.frozen
 class GaleraSection:
-    """Credentials of the local MariaDB (used once the Galera adapter is enabled)."""
+    """The Galera port: its adapter, and the local MariaDB's credentials.
+
+    Until the real adapter lands, ``adapter = "recording-fake"`` answers the
+    port with a fake that touches no database and records every operation
+    (fencing included) in ``fake_journal``.
+    """
+
+    adapter: str = doc(
+        "which implementation answers the Galera port",
+        default="recording-fake",
+        validator=_galera_adapter,
+    )
+    fake_journal: str = doc(
+        "the recording fake's journal (JSON lines, one per operation)",
+        default="/var/lib/hacore/galera-fake.jsonl",
+        validator=_abs_path,
+    )
+    fake_delay_s: float = doc(
+        "how long each of the fake's operations takes (stands in for the work)",
+        default=0.0,
+        validator=_seconds(0, 60),
+    )
 
     user: str = doc("database user", default="hacore", validator=_name)
     password_file: str | None = doc(

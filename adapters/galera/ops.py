@@ -178,10 +178,21 @@ class GaleraNode:
         stopped = self.stop()
         if not stopped.ok:
             return stopped
+        position: Position | None = None
         if receipt is not None:
             for name in ("grastate.dat", "galera.cache", "gvwstate.dat"):
                 (self.server.datadir / name).unlink(missing_ok=True)
-        self.server.start()
+        else:
+            try:
+                saved = self.server.grastate()
+                if saved is not None and not saved.position.known:
+                    # after a crash grastate says -1: recover the position so that
+                    # the node can ask for IST instead of a full SST
+                    recovered = self.server.recover()
+                    position = recovered if recovered.known else None
+            except GaleraError as exc:
+                return Outcome(OutcomeKind.FAILED, str(exc))
+        self.server.start(start_position=position)
         outcome = self._wait("synced")
         if outcome.ok and receipt is not None:
             self._rejoined_marker(receipt).touch()

@@ -58,6 +58,28 @@ class Server:
     def grastate_path(self) -> Path:
         return self.datadir / "grastate.dat"
 
+    def log_offset(self) -> int:
+        """Where the error log ends now (to read what a later start writes)."""
+        try:
+            return self.error_log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def state_transfer_since(self, offset: int) -> str | None:
+        """ "IST" or "SST" when the joiner logged a completed transfer after ``offset``
+        (rsync method: "SST received" is logged for both, so it is no evidence)."""
+        try:
+            with open(self.error_log, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return None
+        if "rsync SST completed on joiner" in text:
+            return "SST"
+        if "rsync IST completed on joiner" in text or "Receiving IST" in text:
+            return "IST"
+        return None
+
     def grastate(self) -> Grastate | None:
         return read_grastate(self.grastate_path)
 

@@ -745,6 +745,7 @@ class Lab:
             "split_brain": len(masters) > 1,
             "cuts": self.state.cuts,
             "nodes": nodes,
+            "galera": galera_status(self),
         }
 
     # --------------------------------------------------------------- down --
@@ -754,7 +755,10 @@ class Lab:
 
         A recorded PID that now belongs to another process (reused after a crash or a
         reboot) is not signalled; the returned list says which, empty when none."""
-        problems: list[str] = []
+        from adapters.lab.galera import GaleraLab  # the Galera side stops first (its data too)
+
+        galera = GaleraLab.load(self)
+        problems: list[str] = galera.down() if galera is not None else []
         for n in self.state.nodes:
             problem = self._keepalived_problem(n)
             if problem is None:
@@ -792,6 +796,14 @@ class Lab:
         except OSError:
             pass
         return problems
+
+
+def galera_status(lab: Lab) -> list[dict[str, Any]] | None:
+    """Each node's wsrep status when the lab runs Galera (adapters.lab.galera), else None."""
+    from adapters.lab.galera import GaleraLab
+
+    galera = GaleraLab.load(lab)
+    return galera.status() if galera is not None else None
 
 
 def leftovers(prefix: str) -> list[str]:

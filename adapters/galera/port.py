@@ -1,0 +1,162 @@
+"""The Galera adapter as the runtime's :class:`hacore.ports.GaleraPort`.
+
+Maps :class:`adapters.galera.ops.GaleraNode`'s outcomes onto the port's
+(``done``/``already`` -> :class:`Done`, ``refused``/``failed`` -> :class:`Failed`,
+``uncertain`` -> :class:`Uncertain`) and turns the runtime's ``deadline`` (µs
+on the agent's monotonic clock) into each operation's budget; a deadline
+already passed is Uncertain without touching anything.
+
+What the port's arguments do not say, the adapter decides from what it sees:
+
+* ``make_primary`` starts mariadbd when it is not running (the agent starts
+  MariaDB, not init), lets it join a reachable Primary component, and forces
+  ``pc.bootstrap`` only with ``bootstrap_allowed``.
+* ``quarantine`` dumps the business schemas once per plan (the key's
+  ``.../plan-N`` prefix): a retry finds the verified dump and copies nothing
+  twice.
+* ``rejoin``: a node in a Primary component smaller than the cluster (it was
+  forced primary, so it may hold writes nobody else has) is a split-brain
+  side: it rejoins by forced SST, and only with this plan's verified dump. A
+  node that is non-Primary (it could not commit anything) rejoins keeping its
+  state, so it may IST.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.galera.errors import QuarantineError
+from adapters.galera.ops import GaleraNode, Outcome, OutcomeKind
+from adapters.galera.quarantine import quarantine, verify
+from hacore.ports import Done, Failed, Uncertain
+from hacore.ports import Outcome as PortOutcome
+
+_PLAN = re.compile(r"^(.*?/plan-[0-9]+)(/|$)")
+
+
+def monotonic_us() -> int:
+    return time.monotonic_ns() // 1000
+
+
+def _port(outcome: Outcome) -> PortOutcome:
+    if outcome.ok:
+        return Done(detail=outcome.detail or str(outcome.kind))
+    if outcome.kind is OutcomeKind.UNCERTAIN:
+        return Uncertain(outcome.detail)
+    return Failed(f"{outcome.kind}: {outcome.detail}")
+
+
+@dataclass
+class GaleraPortAdapter:
+    node: GaleraNode
+    name: str  # this node's name (quarantine directories carry it)
+    cluster_size: int  # members of the whole cluster, garbd included
+    schemas: Sequence[str]  # the business schemas a quarantine dumps
+    quarantine_root: Path
+    epoch: Callable[[], int]  # the node's current epoch (from its core state)
+    clock_us: Callable[[], int] = monotonic_us
+    wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def _budget(self, deadline: int) -> GaleraNode | None:
+        left = (deadline - self.clock_us()) / 1e6
+        if left <= 0:
+            return None
+        return dataclasses.replace(
+            self.node, deadline_s=left, sql_timeout_s=min(self.node.sql_timeout_s, left)
+        )
+
+    # ---------------------------------------------------------- the port --
+
+    def probe(self, *, key: str, deadline: int) -> PortOutcome:
+        node = self._budget(deadline)
+        if node is None:
+            return Uncertain("deadline passed before the probe")
+        obs = node.observe()
+        progress = obs.progress(self.clock_us())
+        if obs.status is None:
+            return Uncertain(obs.describe())
+        return Done(inputs=(progress,) if progress is not None else (), detail=obs.describe())
+
+    def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> PortOutcome:
+        node = self._budget(deadline)
+        if node is None:
+            return Uncertain("deadline passed before make_primary")
+        if not node.server.running():
+            node.server.start()
+            # give it the time a join takes; a Synced join makes bootstrap needless
+            joined = dataclasses.replace(node, deadline_s=min(node.deadline_s, 15.0)).start()
+            if joined.ok:
+                return _port(joined)
+        return _port(node.make_primary(bootstrap_allowed=bootstrap_allowed))
+
+    def fence_writes(self, *, fenced: bool, key: str, deadline: int) -> PortOutcome:
+        node = self._budget(deadline)
+        if node is None:
+            return Uncertain("deadline passed before fencing")
+        return _port(node.fence() if fenced else node.unfence())
+
+    def _receipts(self) -> Path:
+        return self.quarantine_root / "by-plan.json"
+
+    def _receipt_for(self, key: str) -> Path | None:
+        plan = _PLAN.match(key)
+        try:
+            index = json.loads(self._receipts().read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        found = index.get(plan.group(1) if plan else key)
+        return Path(found) if isinstance(found, str) else None
+
+    def quarantine(self, *, key: str, deadline: int) -> PortOutcome:
+        node = self._budget(deadline)
+        if node is None:
+            return Uncertain("deadline passed before the quarantine")
+        done = self._receipt_for(key)
+        if done is not None:
+            try:
+                return Done(detail=f"already dumped: {verify(done).name}")
+            except QuarantineError:
+                pass  # damaged: dump again
+        try:
+            receipt = quarantine(
+                node.endpoint, node.creds, schemas=self.schemas, root=self.quarantine_root,
+                node=self.name, epoch=self.epoch(), now=self.wall(), timeout=node.sql_timeout_s,
+            )  # fmt: skip
+        except QuarantineError as exc:
+            return Failed(str(exc))
+        plan = _PLAN.match(key)
+        try:
+            index = json.loads(self._receipts().read_text())
+        except (FileNotFoundError, ValueError):
+            index = {}
+        index[plan.group(1) if plan else key] = str(receipt.directory)
+        tmp = self._receipts().with_suffix(".tmp")
+        tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self._receipts())
+        return Done(detail=f"dumped {sum(receipt.rows.values())} rows to {receipt.name}")
+
+    def rejoin(self, *, key: str, deadline: int) -> PortOutcome:
+        node = self._budget(deadline)
+        if node is None:
+            return Uncertain("deadline passed before the rejoin")
+        obs = node.observe()
+        s = obs.status
+        if s is None and node.server.running():
+            return Uncertain(f"cannot tell whether it is a split-brain side: {obs.describe()}")
+        if s is not None and s.synced and s.cluster_size >= self.cluster_size:
+            return Done(detail=f"already a member: {obs.describe()}")
+        split_side = s is not None and s.primary and s.cluster_size < self.cluster_size
+        if split_side:
+            dump = self._receipt_for(key)
+            if dump is None:
+                return Failed("a forced primary must quarantine before its forced SST")
+            return _port(node.rejoin(force_sst=True, quarantine=dump))
+        return _port(node.rejoin(force_sst=False))
