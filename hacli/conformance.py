@@ -383,21 +383,18 @@ def run_real(sc: Scenario, *, name: str, state_dir: str | None = None) -> Outcom
                 t = lab.kill(st.node)
             elif st.op == "stop":
                 t = lab.stop(st.node)
-            # nft rules: each namespace's rules change somewhere during the call (one nft
-            # run per namespace, tens of ms on a loaded host): the midpoint is the estimate
+            # nft rules change one namespace at a time (tens of ms each on a loaded host):
+            # the lab says when a cut took effect (its first end's rules) and when a
+            # removed cut let traffic through again (the last end's)
             elif st.op == "partition":
-                lab.partition([list(g) for g in st.groups])
-                t = (t + time.monotonic()) / 2
+                t = lab.partition([list(g) for g in st.groups])
             elif st.op == "isolate":
-                lab.isolate(st.node)
-                t = (t + time.monotonic()) / 2
+                t = lab.isolate(st.node)
             elif st.op == "heal":
-                lab.heal()
-                t = (t + time.monotonic()) / 2
+                t = lab.heal()
             elif st.op == "uncut":
                 for src, dst in st.groups:
-                    lab.uncut(src, dst)
-                t = (t + time.monotonic()) / 2
+                    t = lab.uncut(src, dst)
             elif st.op == "bias":
                 t = lab.set_bias(st.node, st.value)
             else:

@@ -141,11 +141,11 @@ def run_trial(spec: TrialSpec, index: int, *, state_dir: str, name: str = "trial
                 elif st.op == "start":
                     lab.start(st.node)
                 elif st.op == "partition":
-                    lab.partition([list(g) for g in st.groups])
+                    t = lab.partition([list(g) for g in st.groups])
                 elif st.op == "heal":
-                    lab.heal()
+                    t = lab.heal()
                 elif st.op == "uncut":
-                    lab.uncut(*st.pair)
+                    t = lab.uncut(*st.pair)
                 else:
                     raise LabError(f"trial {spec.name}: unknown op {st.op!r}")
                 rec.ops.append((st.op, st.node or "->".join(st.pair), t - t0))
