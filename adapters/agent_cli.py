@@ -29,6 +29,7 @@ from adapters.agent.secret_files import SecretFileError, load_secrets
 from adapters.store import NotAStoreError, SqliteStore, StoreError, StorePathError
 
 CONFIG_DEFAULT = "/etc/hacore/agent.toml"
+CONFIG_HELP = "the agent's TOML configuration, naming its socket"
 
 
 def register(subparsers: Any) -> None:
@@ -37,23 +38,29 @@ def register(subparsers: Any) -> None:
     agent.set_defaults(handler=cmd_agent)
 
     sw = subparsers.add_parser("switchover", help="planned demotion of the active node")
-    sw.add_argument("--config", default=CONFIG_DEFAULT)
-    sw.add_argument("--to", default="", help="the node that should take over")
+    sw.add_argument("--config", default=CONFIG_DEFAULT, help=CONFIG_HELP)
+    sw.add_argument(
+        "--to", default="", help="the node that should take over (default: the core chooses)"
+    )
     sw.set_defaults(handler=lambda a: _command(a, {"op": "switchover", "target": a.to}))
 
     rs = subparsers.add_parser("resolve", help="manual split-brain policy: name the winner")
-    rs.add_argument("--config", default=CONFIG_DEFAULT)
-    rs.add_argument("--winner", required=True)
+    rs.add_argument("--config", default=CONFIG_DEFAULT, help=CONFIG_HELP)
+    rs.add_argument("--winner", required=True, help="the node that keeps the active role")
     rs.set_defaults(handler=lambda a: _command(a, {"op": "resolve", "winner": a.winner}))
 
     cf = subparsers.add_parser("clear-fault", help="let a node in fault serve again")
-    cf.add_argument("--config", default=CONFIG_DEFAULT)
+    cf.add_argument("--config", default=CONFIG_DEFAULT, help=CONFIG_HELP)
     cf.set_defaults(handler=lambda a: _command(a, {"op": "clear-fault"}))
 
     hi = subparsers.add_parser("history", help="role changes, epochs, plans, split-brains")
-    hi.add_argument("--config", default=CONFIG_DEFAULT)
-    hi.add_argument("--since", default=None, help="ISO time (2026-12-01T21:00:00) or epoch seconds")
-    hi.add_argument("--json", action="store_true")
+    hi.add_argument("--config", default=CONFIG_DEFAULT, help=CONFIG_HELP)
+    hi.add_argument(
+        "--since",
+        default=None,
+        help="ISO time (2026-12-01T21:00:00) or epoch seconds (default: the whole log)",
+    )
+    hi.add_argument("--json", action="store_true", help="one JSON document (default: text)")
     hi.set_defaults(handler=cmd_history)
 
 

@@ -28,13 +28,13 @@ def register(subparsers: Any) -> None:
     )
     sub = parser.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     check = sub.add_parser("check", help="validate a configuration file without starting")
-    check.add_argument("file")
+    check.add_argument("file", help="the agent's configuration (TOML)")
     check.add_argument(
         "--no-secrets", action="store_true", help="do not open the secret files it names"
     )
     check.set_defaults(handler=cmd_check)
     ka = sub.add_parser("keepalived", help="print the keepalived.conf this configuration renders")
-    ka.add_argument("file")
+    ka.add_argument("file", help="the agent's configuration (TOML)")
     ka.set_defaults(handler=cmd_keepalived)
 
 

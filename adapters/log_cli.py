@@ -22,9 +22,11 @@ from adapters.store import (
     StoreError,
     StorePathError,
 )
+from hacore import codec
 from hacore.codec import DecodeError
 from hacore.log import ChainError, LogRecord, redecide, replay_records
 from hacore.table import Context
+from hacore.timefmt import seconds
 
 
 def register(subparsers: Any) -> None:
@@ -40,21 +42,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=usage)
 
     verify = sub.add_parser("verify", help="check every node log's hash chain and sequence")
-    verify.add_argument("file")
+    verify.add_argument("file", help="the event store (SQLite)")
     verify.set_defaults(handler=cmd_verify)
 
-    show = sub.add_parser("show", help="print records as a table or JSON lines (no verification)")
-    show.add_argument("file")
-    show.add_argument("--node", help="only this node's log")
-    show.add_argument("--since", type=int, default=1, metavar="SEQ", help="from this seq on")
-    show.add_argument("--json", action="store_true", help="one JSON object per line")
+    show = sub.add_parser(
+        "show",
+        help="print records as a table (times in seconds) or JSON lines (no verification)",
+    )
+    show.add_argument("file", help="the event store (SQLite)")
+    show.add_argument("--node", help="only this node's log (default: every node)")
+    show.add_argument(
+        "--since", type=int, default=1, metavar="SEQ", help="from this seq on (default: 1)"
+    )
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line, times in microseconds as stored (default: a table)",
+    )
     show.set_defaults(handler=cmd_show)
 
     replay = sub.add_parser(
         "replay", help="rebuild each node's state, re-decide every input, print a table"
     )
-    replay.add_argument("file")
-    replay.add_argument("--node", help="only this node's log")
+    replay.add_argument("file", help="the event store (SQLite)")
+    replay.add_argument("--node", help="only this node's log (default: every node)")
     replay.set_defaults(handler=cmd_replay)
 
 
@@ -112,8 +123,8 @@ def cmd_verify(
 
 def _record_json(r: LogRecord) -> str:
     try:
-        payload: Any = json.loads(r.payload)
-    except json.JSONDecodeError:
+        payload: Any = codec.parse_json(r.payload)
+    except codec.JsonError:
         payload = r.payload
     return json.dumps(
         {
@@ -145,7 +156,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         try:
             if not args.json:
                 print(
-                    f"{'node':<12} {'seq':>6} {'epoch':>5} {'at':>14} {'kind':<5} "
+                    f"{'node':<12} {'seq':>6} {'epoch':>5} {'at':>16} {'kind':<5} "
                     f"{'type':<22} payload",
                     file=out,
                 )
@@ -155,7 +166,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
                         print(_record_json(r), file=out)
                     else:
                         print(
-                            f"{r.node:<12} {r.seq:>6} {r.epoch:>5} {r.at:>14} {r.kind:<5} "
+                            f"{r.node:<12} {r.seq:>6} {r.epoch:>5} {seconds(r.at):>16} {r.kind:<5} "
                             f"{r.type + ('' if r.v == 1 else f'/v{r.v}'):<22} {r.payload}",
                             file=out,
                         )

@@ -51,7 +51,12 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("args", nargs="*", metavar="TYPE NAME STATE PRIORITY")
+    p.add_argument(
+        "args",
+        nargs="*",
+        metavar="TYPE NAME STATE PRIORITY",
+        help="what keepalived passes: GROUP|INSTANCE, its name, the new state, the priority",
+    )
     p.add_argument(
         "--socket",
         default=None,

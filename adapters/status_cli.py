@@ -38,12 +38,23 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--store", help="the event store (SQLite) of the cluster")
     source.add_argument(
-        "--config", help="the agent's configuration: ask the local agent (reference layout)"
+        "--store",
+        help="the event store (SQLite) of the cluster (no default: give --store or --config)",
     )
-    parser.add_argument("--node", help="the node this machine is (for --keepalived-pid)")
-    parser.add_argument("--keepalived-pid", type=Path, help="keepalived's pid file on this node")
+    source.add_argument(
+        "--config",
+        help="the agent's configuration: ask the local agent, reference layout"
+        " (no default: give --store or --config)",
+    )
+    parser.add_argument(
+        "--node", help="the node this machine is, for --keepalived-pid (default: none)"
+    )
+    parser.add_argument(
+        "--keepalived-pid",
+        type=Path,
+        help="keepalived's pid file on this node (default: keepalived is not asked)",
+    )
     parser.add_argument(
         "--keepalived-tmp",
         type=Path,

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from hacli.help import HelpParser, plain_help
 
 # (module, human name). Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -31,10 +34,22 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def version() -> str:
+    try:
+        return importlib.metadata.version("hacore")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = HelpParser(
         prog="hacore",
-        description="Explicit, testable, replayable HA logic for active/standby clusters.",
+        description="Explicit, testable, replayable HA logic for active/standby clusters.\n"
+        "Exit codes of every command: 0 ok, 1 a check or invariant failed,"
+        " 2 usage or input error.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"hacore {version()}", help="print the version"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -48,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(subparsers, write_logs=_write_sim_logs)
         else:
             module.register(subparsers)
+    plain_help(parser)
     return parser
 
 
@@ -65,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else 2
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)  # a usage error: exit 2, the help on stderr
         return 2
     try:
         result: int = handler(args)
@@ -74,6 +90,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so the interpreter's final flush is quiet.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"hacore {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback
+        # Every command turns the errors it expects into a message and an exit
+        # code; reaching here is a bug, said in one line (tests hold every
+        # command to never getting here on bad input).
+        print(
+            f"hacore {args.command}: internal error (a bug, please report it):"
+            f" {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     return result
 

@@ -13,6 +13,14 @@ Rules
 * Decoding never guesses: an unknown type or version, a missing, extra or
   ill-typed field raises :class:`DecodeError` naming what is wrong. A ``bool``
   is not an ``int`` here (JSON's ``true`` must not become epoch 1).
+* Integers are bounded: every ``int`` field is a time, an epoch, a position,
+  an id or a count, so it is ``0 <= value < 2**63`` (SQLite stores signed
+  64-bit integers; nothing of ours is negative), a priority ``0..255``, and a
+  Galera seqno may be ``-1`` (Galera's "unknown"). See :func:`int_bounds`.
+* JSON text from outside (:func:`parse_json`, :func:`loads`) fails with
+  :class:`JsonError`, a :class:`DecodeError`, whatever is wrong with it:
+  bad syntax, an integer beyond Python's digit limit, nesting too deep for
+  the parser.
 * Upcasting (decoding an older version into the current class) is the store's
   job: it gets the raw ``(type, v, payload)`` first. This module only decodes
   the current version of each type.
@@ -46,6 +54,22 @@ class DecodeError(ValueError):
     """A JSON form that is not a valid value of any registered type."""
 
 
+class JsonError(DecodeError):
+    """Text that is not one JSON value we can take (syntax, size or depth)."""
+
+
+INT64_MAX = 2**63 - 1
+_INT_FIELD_BOUNDS: dict[str, tuple[int, int]] = {
+    "priority": (0, 255),  # VRRP priorities; 0 is "the master resigns"
+    "committed": (-1, INT64_MAX),  # a Galera seqno; -1 is Galera's "unknown"
+}
+
+
+def int_bounds(field_name: str) -> tuple[int, int]:
+    """The inclusive range an ``int`` field of this name accepts."""
+    return _INT_FIELD_BOUNDS.get(field_name, (0, INT64_MAX))
+
+
 class Message:
     """Base of every registered value class (inputs, events, effects)."""
 
@@ -71,7 +95,7 @@ def register(cls: type[M]) -> type[M]:
     _REGISTRY[name] = cls
     hints = typing.get_type_hints(cls)
     _FIELD_DECODERS[cls] = tuple(
-        (f.name, _decoder_for(hints[f.name])) for f in dataclasses.fields(cls)
+        (f.name, _decoder_for(hints[f.name], f.name)) for f in dataclasses.fields(cls)
     )
     _PAYLOAD_JSON[cls] = _compile_payload_json(cls, hints)
     _FAST_DECODERS[name] = _compile_decoder(cls, hints)
@@ -196,40 +220,43 @@ _SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
 
 
 def parse_json(text: str) -> Any:
-    """``json.loads(text)``, faster for the canonical text a log stores.
+    """``json.loads(text)``, faster for the canonical text a log stores; errors typed.
 
     Anything but a single value that fills the whole string (whitespace, a
     BOM, trailing bytes, an error) is handed to ``json.loads`` itself, so the
-    result or the error is always exactly ``json.loads``'s.
+    result is always exactly ``json.loads``'s; every way that fails (syntax,
+    an integer of more digits than ``int`` takes, nesting deeper than the
+    parser's stack, not text at all) is a :class:`JsonError`.
     """
     if type(text) is str:
         try:
             value, end = _SCAN_ONCE(text, 0)
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):
             pass
         else:
             if end == len(text):
                 return value
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise JsonError("not JSON we take: nested too deeply") from None
+    except (ValueError, TypeError) as exc:  # JSONDecodeError, int digit limit, not text
+        raise JsonError(f"not JSON: {exc}") from None
 
 
 def loads(text: str) -> Message:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DecodeError(f"not JSON: {exc}") from exc
-    return decode(data)
+    return decode(parse_json(text))
 
 
 # -- field decoders ---------------------------------------------------------
 
 
-def _decoder_for(hint: Any) -> Callable[[Any, str], Any]:
+def _decoder_for(hint: Any, field_name: str) -> Callable[[Any, str], Any]:
     origin = typing.get_origin(hint)
     if hint is bool:
         return _decode_bool
     if hint is int:
-        return _decode_int
+        return _int_decoder(*int_bounds(field_name))
     if hint is float:
         return _decode_float
     if hint is str:
@@ -242,7 +269,7 @@ def _decoder_for(hint: Any) -> Callable[[Any, str], Any]:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) != 1:
             raise TypeError(f"unsupported union field type {hint!r}")
-        inner = _decoder_for(args[0])
+        inner = _decoder_for(args[0], field_name)
 
         def decode_optional(value: Any, where: str) -> Any:
             return None if value is None else inner(value, where)
@@ -251,7 +278,7 @@ def _decoder_for(hint: Any) -> Callable[[Any, str], Any]:
     if origin is tuple:
         targs = typing.get_args(hint)
         if len(targs) == 2 and targs[1] is Ellipsis:
-            item = _decoder_for(targs[0])
+            item = _decoder_for(targs[0], field_name)
 
             def decode_tuple(value: Any, where: str) -> Any:
                 if not isinstance(value, list):
@@ -268,10 +295,24 @@ def _decode_bool(value: Any, where: str) -> bool:
     return value
 
 
-def _decode_int(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise DecodeError(f"{where}: expected an integer, got {type(value).__name__}")
-    return value
+_INT_DECODERS: dict[tuple[int, int], Callable[[Any, str], int]] = {}
+
+
+def _int_decoder(lo: int, hi: int) -> Callable[[Any, str], int]:
+    """One decoder per range (shared), so the compiled code can name it."""
+    cached = _INT_DECODERS.get((lo, hi))
+    if cached is not None:
+        return cached
+
+    def decode_int(value: Any, where: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DecodeError(f"{where}: expected an integer, got {type(value).__name__}")
+        if not lo <= value <= hi:
+            raise DecodeError(f"{where}: {value} outside {lo}..{hi}")
+        return value
+
+    _INT_DECODERS[(lo, hi)] = decode_int
+    return decode_int
 
 
 def _decode_float(value: Any, where: str) -> float:
@@ -289,7 +330,6 @@ def _decode_str(value: Any, where: str) -> str:
 # Decoders whose accepted values are exactly one JSON type (bool is not int).
 _SCALAR_TYPES: dict[Callable[[Any, str], Any], type] = {
     _decode_bool: bool,
-    _decode_int: int,
     _decode_str: str,
     _decode_float: float,
 }
@@ -390,8 +430,11 @@ def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[
     for i, f in enumerate(fields):
         hint = hints[f.name]
         lines.append(f"            f{i} = p[{f.name!r}]")
-        if hint is str or hint is int or hint is bool:
+        if hint is str or hint is bool:
             checks.append(f"type(f{i}) is {hint.__name__}")
+        elif hint is int:
+            lo, hi = int_bounds(f.name)
+            checks.append(f"type(f{i}) is int and {lo} <= f{i} <= {hi}")
         elif isinstance(hint, type) and issubclass(hint, enum.Enum):
             scope[f"M{i}"] = {m.value: m for m in hint}
             converts.append(f"f{i} = M{i}.get(f{i}) if type(f{i}) is str else None")
@@ -399,7 +442,7 @@ def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[
         elif (
             typing.get_origin(hint) is tuple
             and typing.get_args(hint)[1:] == (Ellipsis,)
-            and (typing.get_args(hint)[0] in (str, int, bool))
+            and (typing.get_args(hint)[0] in (str, bool))  # int items: bounds, generic path
         ):
             item = typing.get_args(hint)[0].__name__
             converts.append(
@@ -408,7 +451,7 @@ def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[
             )
             checks.append(f"f{i} is not None")
         else:
-            scope[f"D{i}"] = _decoder_for(hint)
+            scope[f"D{i}"] = _decoder_for(hint, f.name)
             converts.append(f"f{i} = D{i}(f{i}, {f'{cls.TYPE}.{f.name}'!r})")
     lines += [f"            {c}" for c in converts]
     lines.append("        except (KeyError, DecodeError):")

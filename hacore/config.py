@@ -7,11 +7,36 @@ arrives in inputs, and integers keep replay byte-exact.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from hacore.roles import Mode, Policy
 
 SECOND_US = 1_000_000
+
+
+class ClusterConfigError(ValueError):
+    """A cluster configuration value is wrong (or of the wrong type); the message says which."""
+
+
+# Node and witness names end up in keepalived.conf, SQL rows, file names and
+# log lines: ASCII letters, digits, '-' and '_' only (``str.isalnum`` would
+# admit any Unicode letter), matched whole (no trailing newline).
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+INT64_MAX = 2**63 - 1
+
+
+def check_name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise ClusterConfigError(f"{what} {value!r}: use 1..64 ASCII letters, digits, '-' or '_'")
+    return value
+
+
+def _check_int(value: object, what: str, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ClusterConfigError(f"{what} must be an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ClusterConfigError(f"{what} {value} outside {lo}..{hi}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +46,18 @@ class NodeSpec:
     priority: int = 100
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"node name {self.name!r}: use letters, digits, '-' or '_'")
+        check_name(self.name, "node name")
+        if not isinstance(self.address, str):
+            raise ClusterConfigError(
+                f"node {self.name}: address must be a string, got {type(self.address).__name__}"
+            )
         try:
             ipaddress.IPv4Address(self.address)
         except ValueError:
-            raise ValueError(f"node {self.name}: address {self.address!r} is not IPv4") from None
-        if not 1 <= self.priority <= 255:
-            raise ValueError(f"node {self.name}: priority {self.priority} outside 1..255")
+            raise ClusterConfigError(
+                f"node {self.name}: address {self.address!r} is not IPv4"
+            ) from None
+        _check_int(self.priority, f"node {self.name}: priority", 1, 255)
 
     @property
     def address_number(self) -> int:
@@ -43,6 +72,11 @@ class Services:
     galera: bool = True
     gluster: bool = True
     litestream: bool = True
+
+    def __post_init__(self) -> None:
+        for name in self.__slots__:
+            if not isinstance(getattr(self, name), bool):
+                raise ClusterConfigError(f"services.{name} must be a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +97,12 @@ class Timing:
 
     def __post_init__(self) -> None:
         for name in self.__slots__:
-            if getattr(self, name) < 0:
-                raise ValueError(f"timing.{name} must not be negative")
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise ClusterConfigError(f"timing.{name} must not be negative")
+            _check_int(value, f"timing.{name}", 0, INT64_MAX)
         if self.max_attempts < 1:
-            raise ValueError("timing.max_attempts must be at least 1")
+            raise ClusterConfigError("timing.max_attempts must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +115,30 @@ class ClusterConfig:
     timing: Timing = field(default_factory=Timing)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.nodes, tuple) or not all(
+            isinstance(n, NodeSpec) for n in self.nodes
+        ):
+            raise ClusterConfigError("nodes must be a tuple of NodeSpec")
         if len(self.nodes) < 2:
-            raise ValueError("a cluster needs at least two nodes")
+            raise ClusterConfigError("a cluster needs at least two nodes")
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
-            raise ValueError(f"duplicate node names in {names}")
-        if self.witness is not None and self.witness in names:
-            raise ValueError(f"witness {self.witness!r} is also a data node")
+            raise ClusterConfigError(f"duplicate node names in {names}")
+        addresses = [n.address for n in self.nodes]
+        if len(set(addresses)) != len(addresses):
+            raise ClusterConfigError(f"duplicate node addresses in {addresses}")
+        if not isinstance(self.mode, Mode):
+            raise ClusterConfigError(f"mode must be a Mode, got {self.mode!r}")
+        if not isinstance(self.policy, Policy):
+            raise ClusterConfigError(f"policy must be a Policy, got {self.policy!r}")
+        if self.witness is not None:
+            check_name(self.witness, "witness name")
+            if self.witness in names:
+                raise ClusterConfigError(f"witness {self.witness!r} is also a data node")
+        if not isinstance(self.services, Services):
+            raise ClusterConfigError("services must be a Services")
+        if not isinstance(self.timing, Timing):
+            raise ClusterConfigError("timing must be a Timing")
 
     def node(self, name: str) -> NodeSpec:
         for spec in self.nodes:

@@ -20,7 +20,6 @@ and the same record format, so one contract test suite covers both.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,7 +68,7 @@ class LogRecord:
         """Decode the payload (current versions only; the store upcasts first)."""
         try:
             payload = codec.parse_json(self.payload)
-        except json.JSONDecodeError as exc:
+        except codec.JsonError as exc:
             raise codec.DecodeError(f"record {self.seq}: payload is not JSON: {exc}") from exc
         return codec.decode_payload(self.type, self.v, payload)
 

@@ -10,8 +10,10 @@ has been converged (invariant 1).
 from __future__ import annotations
 
 from hacore.roles import Role
+from hacore.timefmt import seconds
+from hacore.vrrp import VrrpState
 from sims import invariants
-from sims.faults import fmt_time
+from sims.faults import Fault
 from sims.result import Span
 from sims.simnode import SimNode
 from sims.world import World
@@ -21,7 +23,61 @@ class Bookkeeping(World):
     """What the run records besides the node logs."""
 
     def _violate(self, name: str, detail: str) -> None:
-        self.violations.append(f"{name}: at {fmt_time(self.now)}: {detail}")
+        self.violations.append(f"{name}: at {seconds(self.now)}: {detail}")
+        self.violation_marks.append((self.now, name, detail))
+
+    def _lane(self, node: str, lane: str, on: bool) -> None:
+        """Open or close the interval during which ``lane`` holds for ``node``."""
+        key = (node, lane)
+        start = self.lane_open.get(key)
+        if on and start is None:
+            self.lane_open[key] = self.now
+        elif not on and start is not None:
+            del self.lane_open[key]
+            if self.now > start:
+                self.lane_spans.append((node, lane, start, self.now))
+
+    def _close_lanes(self) -> None:
+        for node, lane in list(self.lane_open):
+            self._lane(node, lane, False)
+
+    def _mark_fault(self, f: Fault, names: str) -> None:
+        """A labelled mark for the timeline: which members the fault cut off or hit."""
+        if f.kind == "partition":
+            label = f"partition {f.target}: {self._cut_text()}"
+        elif f.kind == "noise":
+            label = f"noise {f.target or 0}% loss {f.arg or 0}% dup"
+        elif f.kind in ("heal", "resolve", "switchover"):
+            label = {"heal": "heal", "resolve": "operator resolve"}.get(f.kind, "switchover")
+        elif f.kind in ("slow", "failsteps"):
+            label = f"{f.kind} {names or f.target} x{f.arg or 1}"
+        elif f.target == "all":
+            label = f"{f.kind} all"
+        else:
+            label = f"{f.kind} {names or f.target or '(no node)'}"
+        self.fault_marks.append((self.now, f.kind, label))
+
+    def _cut_text(self) -> str:
+        """The partition as groups ("n1 | n2 witness") or, when links are cut one
+        way only, as the cut links ("n1->n2")."""
+        blocked = self.blocked
+        symmetric = all((b, a) in blocked for a, b in sorted(blocked))
+        if not blocked:
+            return "nothing cut"
+        if symmetric:
+            groups: list[list[str]] = []
+            placed: set[int] = set()
+            for m in self.nodes:
+                if m.index in placed:
+                    continue
+                group = [o for o in self.nodes if (m.index, o.index) not in blocked]
+                if any(o.index in placed for o in group):
+                    break  # not a clean grouping (a bridge): fall back to the links
+                placed.update(o.index for o in group)
+                groups.append([o.name for o in group])
+            else:
+                return " | ".join(" ".join(g) for g in groups)
+        return " ".join(f"{self.nodes[a].name}->{self.nodes[b].name}" for a, b in sorted(blocked))
 
     def _span(self, n: SimNode, label: str, epoch: int) -> None:
         old = self.open_span.get(n.name)
@@ -59,10 +115,15 @@ class Bookkeeping(World):
         writable = 0
         active = 0
         for n in self.data:
+            is_writable = False
             if n.up and n.role is Role.ACTIVE:
                 active += 1
                 if self.writable(n):
                     writable += 1
+                    is_writable = True
+            self._sample_lanes(n, is_writable)
+        self._lane("*", "two-actives", active >= 2)
+        self._lane("*", "split-brain", writable >= 2)
         self.m_writable = writable
         self.m_active = active
         broken = invariants.no_two_writable_now(self, writable)
@@ -80,6 +141,15 @@ class Bookkeeping(World):
                     self.converged_since = now
             else:
                 self.converged_since = None
+
+    def _sample_lanes(self, n: SimNode, is_writable: bool) -> None:
+        """The timeline's per-node lanes: the VIP (its VRRP router is MASTER),
+        writable (as the clients see it) and frozen (the manual policy)."""
+        router = n.router
+        self._lane(n.name, "vip", router is not None and router.state is VrrpState.MASTER)
+        self._lane(n.name, "writable", is_writable)
+        core = n.core
+        self._lane(n.name, "frozen", n.up and core is not None and core.state.frozen)
 
     def converged(self) -> bool:
         """Invariant 1's predicate, now (see :func:`sims.invariants.converged`)."""

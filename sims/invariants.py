@@ -18,7 +18,7 @@ from hacore.log import LogError, redecide, replay_records
 from hacore.node import Node
 from hacore.roles import Mode, PeerRole, Role
 from hacore.state import NodeState
-from sims.faults import fmt_time
+from hacore.timefmt import seconds
 
 if TYPE_CHECKING:
     from sims.simnode import SimNode
@@ -133,25 +133,37 @@ def convergence(sim: World) -> list[str]:
     if converged(sim):
         return []
     roles = ", ".join(f"{n.name}={n.role if n.up else 'down'}" for n in sim.data)
-    return [f"not converged {fmt_time(sim.end - sim.last_heal)} after the last heal ({roles})"]
+    if sim.end < sim.last_heal:
+        return [
+            f"not converged: the run ended at {seconds(sim.end)}, before the last heal"
+            f" at {seconds(sim.last_heal)} ({roles})"
+        ]
+    return [f"not converged {seconds(sim.end - sim.last_heal)} after the last heal ({roles})"]
+
+
+def write_fates(sim: World) -> list[tuple[int, str, int, str]]:
+    """Each acknowledged write's fate at the end: (at, node, write id, fate), fate
+    "kept" (in the final active's data), "quarantined" or "lost"."""
+    actives = [n for n in sim.data if n.role is Role.ACTIVE and n.up]
+    final = set(actives[0].history) if len(actives) == 1 else set()
+    fates: list[tuple[int, str, int, str]] = []
+    for w, node, at in sim.acked:
+        if w in final:
+            fate = "kept"
+        elif w in sim.quarantine:
+            fate = "quarantined"
+        else:
+            fate = "lost"
+        fates.append((at, node, w, fate))
+    return fates
 
 
 def write_losses(sim: World) -> tuple[int, int, list[int]]:
     """Acknowledged writes missing from the final active: (lost, quarantined, first lost)."""
-    actives = [n for n in sim.data if n.role is Role.ACTIVE and n.up]
-    final = set(actives[0].history) if len(actives) == 1 else set()
-    lost = quarantined = 0
-    first_lost: list[int] = []
-    for w, _node, _at in sim.acked:
-        if w in final:
-            continue
-        if w in sim.quarantine:
-            quarantined += 1
-        else:
-            lost += 1
-            if len(first_lost) < 5:
-                first_lost.append(w)
-    return lost, quarantined, first_lost
+    fates = write_fates(sim)
+    lost = [w for _at, _node, w, fate in fates if fate == "lost"]
+    quarantined = sum(1 for *_rest, fate in fates if fate == "quarantined")
+    return len(lost), quarantined, lost[:5]
 
 
 def nothing_lost(sim: World) -> list[str]:
@@ -226,8 +238,8 @@ def availability(sim: World) -> list[str]:
     bound = sim.p.availability_bound_us()
     if gap > bound:
         return [
-            f"{fmt_time(gap)} without a writable active after the active failed "
-            f"(bound {fmt_time(bound)})"
+            f"{seconds(gap)} without a writable active after the active failed "
+            f"(bound {seconds(bound)})"
         ]
     return []
 

@@ -128,6 +128,7 @@ class Nemesis(World):
             for n in self._targets("active"):
                 if n.core is not None and not n.paused:
                     self._feed(n, inp.OperatorCommand(self.now, Command.SWITCHOVER))
+        self._mark_fault(f, names)
         if self.now >= self.last_heal:
             self.chaos = False
             if self.p.policy is Policy.MANUAL and not self.operator_started:

@@ -1,8 +1,9 @@
-"""What a run prints: status table, short timeline, verdicts, JSON and SVG.
+"""What a run prints: status table, short timeline, verdicts, JSON and the HTML page.
 
-The SVG is written by hand (no dependency): one row per node, time across,
-the role as the colour of each span, partitions and crashes shaded, a tick
-with the epoch number where a node opened an epoch, and the heal point.
+The text and the JSON say the same things (the JSON's schema is in
+docs/simulator-json.md and checked by tests/test_sim_json.py); every time is
+shown in the one format of :mod:`hacore.timefmt`. The picture itself is
+:mod:`sims.timeline`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from hacore.status import render_table, verdict
-from sims.faults import fmt_time, schedule_text
-from sims.sim import RunResult
+from hacore.timefmt import seconds
+from sims.faults import schedule_text
+from sims.result import RunResult
+from sims.timeline import svg_timeline
 
-ROLE_COLOURS = {
-    "standby": "#9ecae1",
-    "promoting": "#fdd49e",
-    "active": "#31a354",
-    "demoting": "#fc8d59",
-    "fault": "#d7301f",
-    "down": "#bdbdbd",
-    "witness": "#dadaeb",
-}
+__all__ = [
+    "dumps",
+    "html_timeline",
+    "json_report",
+    "replay_command",
+    "short_timeline",
+    "svg_timeline",
+    "text_report",
+]
+
+JSON_SCHEMA_VERSION = 1
 
 
 def replay_command(result: RunResult) -> str:
@@ -38,36 +43,51 @@ def replay_command(result: RunResult) -> str:
 
 
 def short_timeline(result: RunResult, limit: int = 30) -> list[str]:
-    lines = [f"{fmt_time(t):>12}  {node:<8} {what}" for t, node, what in result.timeline]
+    lines = [f"{seconds(t):>12}  {node:<8} {what}" for t, node, what in result.timeline]
     if len(lines) > limit:
         skipped = len(lines) - limit
         lines = [*lines[: limit // 2], f"{'':>12}  ... {skipped} more ...", *lines[-limit // 2 :]]
     return lines
 
 
+def converged_text(result: RunResult) -> str:
+    if result.converged_after_us is None:
+        return "never"
+    return f"{seconds(result.converged_after_us)} after the last heal"
+
+
+def violation_lines(result: RunResult) -> list[str]:
+    return list(result.violations)
+
+
+def figure_lines(result: RunResult) -> list[str]:
+    return [
+        f"downtime {seconds(result.downtime_us)},"
+        f" split-brain {seconds(result.split_brain_us)}, converged {converged_text(result)}",
+        f"writes: {result.writes_acked} acknowledged, {result.writes_lost} lost,"
+        f" {result.writes_quarantined} quarantined; k8s objects: {result.k8s_writes} written,"
+        f" {result.k8s_lost} lost to litestream lag",
+        f"{result.events} events, {seconds(result.sim_us)} simulated in"
+        f" {result.wall_s:.3f} s wall-clock",
+    ]
+
+
+def nodes_line(result: RunResult) -> str:
+    vip = ", ".join(result.vip_holders) or "nobody"
+    epochs = ", ".join(f"{n.name} {n.epoch}" for n in result.nodes_end)
+    return f"VIP held by {vip}; epochs: {epochs}"
+
+
 def text_report(result: RunResult) -> str:
-    out = [render_table(verdict(result.observations)), "", "Timeline:"]
+    out = [render_table(verdict(result.observations)), nodes_line(result), "", "Timeline:"]
     out += short_timeline(result)
     out += ["", "Invariants:"]
     for name, ok in result.invariants.items():
         out.append(f"  {'ok  ' if ok else 'FAIL'}  {name}")
-    conv = (
-        "never"
-        if result.converged_after_us is None
-        else f"{fmt_time(result.converged_after_us)} after the last heal"
-    )
-    out += [
-        "",
-        f"downtime {result.downtime_us / 1e6:.2f} s,"
-        f" split-brain {result.split_brain_us / 1e6:.2f} s, converged {conv}",
-        f"writes: {result.writes_acked} acknowledged, {result.writes_lost} lost,"
-        f" {result.writes_quarantined} quarantined; k8s objects: {result.k8s_writes} written,"
-        f" {result.k8s_lost} lost to litestream lag",
-        f"{result.events} events, {result.sim_us / 1e6:.1f} simulated s in {result.wall_s:.3f} s",
-    ]
+    out += ["", *figure_lines(result)]
     if result.violations:
         out += ["", "VIOLATIONS:"]
-        out += [f"  {v}" for v in result.violations]
+        out += [f"  {v}" for v in violation_lines(result)]
         out += [
             f"  seed: {result.seed}",
             f"  fault schedule: {schedule_text(result.schedule)}",
@@ -76,8 +96,18 @@ def text_report(result: RunResult) -> str:
     return "\n".join(out)
 
 
+def _s(us: int | None) -> float | None:
+    return None if us is None else round(us / 1e6, 6)
+
+
 def json_report(result: RunResult) -> dict[str, Any]:
+    """Everything :func:`text_report` shows, as data (times in seconds, floats)."""
+    table = verdict(result.observations)
+    messages: dict[str, list[str]] = {name: [] for name in result.invariants}
+    for at, name, detail in result.violation_marks:
+        messages.setdefault(name, []).append(f"at {seconds(at)}: {detail}")
     return {
+        "schema": JSON_SCHEMA_VERSION,
         "scenario": result.scenario,
         "seed": result.seed,
         "nodes": result.params.nodes,
@@ -86,23 +116,55 @@ def json_report(result: RunResult) -> dict[str, Any]:
         "mode": str(result.params.mode),
         "ok": result.ok,
         "invariants": dict(result.invariants),
-        "violations": list(result.violations),
+        "invariant_messages": messages,
+        "violations": violation_lines(result),
         "digest": result.digest,
         "events": result.events,
-        "sim_seconds": result.sim_us / 1e6,
+        "sim_seconds": _s(result.sim_us),
         "wall_seconds": round(result.wall_s, 6),
-        "downtime_s": result.downtime_us / 1e6,
-        "split_brain_s": result.split_brain_us / 1e6,
+        "downtime_s": _s(result.downtime_us),
+        "split_brain_s": _s(result.split_brain_us),
         "writes_acked": result.writes_acked,
         "writes_lost": result.writes_lost,
         "writes_quarantined": result.writes_quarantined,
         "k8s_writes": result.k8s_writes,
         "k8s_lost": result.k8s_lost,
-        "converged_after_s": (
-            None if result.converged_after_us is None else result.converged_after_us / 1e6
-        ),
+        "converged_after_s": _s(result.converged_after_us),
         "schedule": schedule_text(result.schedule),
         "replay": replay_command(result),
+        "vip_holders": result.vip_holders,
+        "final": [
+            {
+                "name": n.name,
+                "up": n.up,
+                "role": n.role,
+                "epoch": n.epoch,
+                "vip": n.vip,
+                "writable": n.writable,
+                "frozen": n.frozen,
+            }
+            for n in result.nodes_end
+        ],
+        "status": {
+            "healthy": table.healthy,
+            "nodes": [
+                {
+                    "name": v.name,
+                    "address": v.address,
+                    "role": v.role,
+                    "status": v.status,
+                    "problems": list(v.problems),
+                }
+                for v in table.nodes
+            ],
+            "problems": list(table.problems),
+        },
+        "timeline": [
+            {"at_s": _s(t), "node": node, "what": what} for t, node, what in result.timeline
+        ],
+        "faults": [
+            {"at_s": _s(t), "kind": kind, "label": label} for t, kind, label in result.faults
+        ],
     }
 
 
@@ -110,111 +172,51 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
 
-def _seconds(us: int) -> str:
-    """A time axis label: seconds with a unit and at most one decimal."""
-    text = f"{us / 1e6:.1f}".removesuffix(".0")
-    return f"{text} s"
-
-
-def svg_timeline(result: RunResult, width: int = 1000) -> str:
-    """A hand-written SVG: nodes as rows, time across, role as colour."""
-    names = list(dict.fromkeys(span.node for span in result.spans))
-    row_h, top, left, right = 34, 40, 90, 20
-    legend_h = 40
-    height = top + row_h * max(1, len(names)) + legend_h
-    end = max(1, result.sim_us)
-    scale = (width - left - right) / end
-
-    def x(t: int) -> float:
-        return round(left + t * scale, 2)
-
-    row = {name: i for i, name in enumerate(names)}
-    parts: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-        f"<title>{escape(result.scenario)} seed {result.seed}: "
-        f"{escape(str(result.params.policy))}, {escape(str(result.params.mode))}</title>",
-        f'<text x="{left}" y="16" font-size="13">{escape(result.scenario)} (seed {result.seed},'
-        f" {escape(str(result.params.policy))}, {escape(str(result.params.mode))})"
-        f" — {'all invariants hold' if result.ok else 'INVARIANT VIOLATED'}</text>",
-        '<g class="shading">',
-    ]
-    for start, stop, node, what in result.shaded:
-        if node == "*":
-            y, h = top - 4, row_h * len(names) + 4
-        elif node in row:
-            y, h = top + row[node] * row_h - 2, row_h
-        else:
-            continue
-        parts.append(
-            f'<rect class="shade" x="{x(start)}" y="{y}" width="{max(1.0, x(stop) - x(start))}"'
-            f' height="{h}" fill="#f03b20" fill-opacity="0.12"><title>{escape(what)}'
-            f" {fmt_time(start)}-{fmt_time(stop)}</title></rect>"
-        )
-    parts.append("</g>")
-    for name, i in row.items():
-        y = top + i * row_h
-        parts.append(f'<text class="node" x="8" y="{y + row_h // 2 + 2}">{escape(name)}</text>')
-    parts.append('<g class="spans">')
-    for span in result.spans:
-        stop = span.end if span.end is not None else end
-        y = top + row[span.node] * row_h + 4
-        colour = ROLE_COLOURS.get(span.label, "#969696")
-        label = span.label + (f" e{span.epoch}" if span.label == "active" else "")
-        parts.append(
-            f'<rect class="span" data-node="{escape(span.node)}" data-role="{escape(span.label)}"'
-            f' x="{x(span.start)}" y="{y}" width="{max(0.5, x(stop) - x(span.start))}"'
-            f' height="{row_h - 10}" fill="{colour}"><title>{escape(span.node)}: {escape(label)}'
-            f" {fmt_time(span.start)}-{fmt_time(stop)}</title></rect>"
-        )
-    parts.append("</g>")
-    parts.append('<g class="epochs">')
-    for at, node, epoch in result.epochs:
-        if node not in row:
-            continue
-        y = top + row[node] * row_h
-        parts.append(
-            f'<line class="epoch" x1="{x(at)}" x2="{x(at)}" y1="{y + 2}" y2="{y + row_h - 4}"'
-            f' stroke="#000" stroke-width="1.5"/>'
-            f'<text x="{x(at) + 2}" y="{y + 12}" font-size="9">e{epoch}</text>'
-        )
-    parts.append("</g>")
-    hx = x(result.last_heal_us)
-    parts.append(
-        f'<line class="heal" x1="{hx}" x2="{hx}" y1="{top - 8}" y2="{top + row_h * len(names)}"'
-        f' stroke="#3182bd" stroke-dasharray="4 3"/>'
-        f'<text x="{hx + 3}" y="{top - 10}" fill="#3182bd">last heal</text>'
-    )
-    ly = top + row_h * len(names) + 20
-    lx = left
-    parts.append('<g class="legend">')
-    for role, colour in ROLE_COLOURS.items():
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 15}" y="{ly}">{role}</text>'
-        )
-        lx += 95
-    parts.append(
-        f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="#f03b20" fill-opacity="0.2"/>'
-        f'<text x="{lx + 15}" y="{ly}">partition / pause</text>'
-    )
-    parts.append(f'<text class="start" x="{left}" y="{ly + 16}">0 s</text>')
-    parts.append(
-        f'<text class="end" x="{width - right}" y="{ly + 16}" text-anchor="end">'
-        f"{_seconds(end)}</text>"
-    )
-    parts.append("</g></svg>")
-    return "\n".join(parts) + "\n"
-
-
 def html_timeline(result: RunResult) -> str:
-    """``--timeline FILE.html``: a standalone HTML page with the SVG inline."""
-    title = escape(
-        f"{result.scenario} seed {result.seed}: {result.params.policy}, {result.params.mode}"
+    """``--timeline FILE.html``: the run's summary, the SVG inline, the full timeline."""
+    p = result.params
+    title = f"{result.scenario} seed {result.seed}: {p.policy}, {p.mode}"
+    facts = [
+        ("scenario", result.scenario),
+        ("seed", str(result.seed)),
+        ("policy", str(p.policy)),
+        ("mode", str(p.mode)),
+        ("nodes", f"{p.nodes}" + (" + witness" if p.witness else "")),
+        ("simulated", seconds(result.sim_us)),
+        ("fault schedule", schedule_text(result.schedule) or "(none)"),
+        ("verdict", "all invariants hold" if result.ok else "INVARIANT VIOLATED"),
+    ]
+    rows = "\n".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)
+    figures = "\n".join(
+        f"<li>{escape(line)}</li>" for line in [*figure_lines(result), nodes_line(result)]
+    )
+    messages = json_report(result)["invariant_messages"]
+    invariants = "\n".join(
+        f'<li class="{"ok" if ok else "fail"}">{"ok" if ok else "FAIL"} {escape(name)}'
+        + "".join(f"<br><small>{escape(m)}</small>" for m in messages.get(name, []))
+        + "</li>"
+        for name, ok in result.invariants.items()
+    )
+    events = "\n".join(
+        f"<tr><td>{escape(seconds(t))}</td><td>{escape(node)}</td><td>{escape(what)}</td></tr>"
+        for t, node, what in result.timeline
     )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>hacore simulate: {title}</title>\n"
-        "</head>\n<body>\n" + svg_timeline(result) + "</body>\n</html>\n"
+        f"<title>hacore simulate: {escape(title)}</title>\n"
+        "<style>body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:1em}"
+        "th{text-align:left;padding-right:1em}li.fail{color:#a50f15;font-weight:bold}"
+        "code{background:#f0f0f0;padding:2px 4px}td{padding-right:1em}</style>\n"
+        "</head>\n<body>\n"
+        f"<h1>{escape(title)}</h1>\n"
+        f'<table class="summary">\n{rows}\n</table>\n'
+        f'<h2>Figures</h2>\n<ul class="figures">\n{figures}\n</ul>\n'
+        f'<h2>Invariants</h2>\n<ul class="invariants">\n{invariants}\n</ul>\n'
+        f'<h2>Replay</h2>\n<p><code class="replay">{escape(replay_command(result))}</code></p>\n'
+        "<h2>Timeline</h2>\n"
+        + svg_timeline(result)
+        + '<table class="events">\n<tr><th>time</th><th>node</th><th>what</th></tr>\n'
+        + f"{events}\n</table>\n"
+        "</body>\n</html>\n"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hacore.log import LogRecord
 from hacore.status import NodeObservation
@@ -19,6 +19,19 @@ class Span:
     end: int | None
     label: str  # a role, "down" or "paused"
     epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEnd:
+    """A data node as the run left it."""
+
+    name: str
+    up: bool
+    role: str  # a role, or "down"
+    epoch: int
+    vip: bool  # its VRRP router is MASTER (keepalived would hold the address)
+    writable: bool
+    frozen: bool
 
 
 @dataclass
@@ -48,6 +61,16 @@ class RunResult:
     epochs: list[tuple[int, str, int]]
     observations: list[NodeObservation]
     logs: dict[str, list[LogRecord]]
+    # What the timeline picture and the JSON add to the text (see sims.report).
+    nodes_end: list[NodeEnd] = field(default_factory=list)
+    lanes: list[tuple[str, str, int, int]] = field(default_factory=list)  # node, lane, start, end
+    faults: list[tuple[int, str, str]] = field(default_factory=list)  # at, kind, label
+    violation_marks: list[tuple[int, str, str]] = field(default_factory=list)  # at, name, detail
+    writes: list[tuple[int, str, int, str]] = field(default_factory=list)  # at, node, id, fate
+
+    @property
+    def vip_holders(self) -> list[str]:
+        return [n.name for n in self.nodes_end if n.vip]
 
     @property
     def ok(self) -> bool:

@@ -32,16 +32,18 @@ from __future__ import annotations
 import hashlib
 import time
 
+from hacore.log import replay_records
 from hacore.roles import Role
 from hacore.status import NodeObservation
+from hacore.vrrp import VrrpState
 from sims.bookkeeping import Bookkeeping
 from sims.galera import Galera
-from sims.invariants import END_CHECKS, INVARIANTS, write_losses
+from sims.invariants import END_CHECKS, INVARIANTS, write_fates, write_losses
 from sims.lifecycle import NodeLifecycle
 from sims.nemesis import Nemesis
 from sims.network import Network
 from sims.params import MS, WITNESS_NAME, SimParams
-from sims.result import RunResult, Span
+from sims.result import NodeEnd, RunResult, Span
 from sims.services import Services
 from sims.simnode import DiskFull, SimLog, SimNode
 from sims.steps import Steps
@@ -58,6 +60,11 @@ __all__ = [
     "Simulation",
     "Span",
 ]
+
+
+def durable_epoch(n: SimNode) -> int:
+    """A down node's epoch: what its log says."""
+    return replay_records(n.name, n.log.records()).epoch
 
 
 class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookkeeping):
@@ -101,6 +108,7 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
         )
         for key in list(self.open_shade):
             self._unshade(key)
+        self._close_lanes()
         for span in self.spans:
             if span.end is None:
                 span.end = self.now
@@ -133,7 +141,30 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
             epochs=list(self.epochs_marked),
             observations=self.observations(),
             logs={n.name: list(n.log.records()) for n in self.data},
+            nodes_end=self.nodes_end(),
+            lanes=list(self.lane_spans),
+            faults=list(self.fault_marks),
+            violation_marks=list(self.violation_marks),
+            writes=write_fates(self),
         )
+
+    def nodes_end(self) -> list[NodeEnd]:
+        out: list[NodeEnd] = []
+        for n in self.data:
+            router = n.router
+            core = n.core
+            out.append(
+                NodeEnd(
+                    name=n.name,
+                    up=n.up,
+                    role=str(n.role) if n.up else "down",
+                    epoch=core.state.epoch if core is not None else durable_epoch(n),
+                    vip=router is not None and router.state is VrrpState.MASTER,
+                    writable=self.writable(n),
+                    frozen=core is not None and core.state.frozen,
+                )
+            )
+        return out
 
     def observations(self) -> list[NodeObservation]:
         out: list[NodeObservation] = []

@@ -80,6 +80,12 @@ class World(Engine):
         self.shaded: list[tuple[int, int, str, str]] = []
         self.open_shade: dict[str, tuple[int, str, str]] = {}
         self.epochs_marked: list[tuple[int, str, int]] = []
+        # The timeline picture's lanes (see Bookkeeping._sample_lanes): per node
+        # whether it holds the VIP, is writable, is frozen; "*" split-brain.
+        self.lane_open: dict[tuple[str, str], int] = {}
+        self.lane_spans: list[tuple[str, str, int, int]] = []  # (node, lane, start, end)
+        self.fault_marks: list[tuple[int, str, str]] = []  # (at, kind, label)
+        self.violation_marks: list[tuple[int, str, str]] = []  # (at, invariant, detail)
         # metrics
         self.m_last = 0
         self.m_writable = 0
@@ -156,3 +162,4 @@ class World(Engine):
         def _shade(self, node: str, what: str) -> None: ...
         def _unshade(self, key: str) -> None: ...
         def _unshade_node(self, node: str) -> None: ...
+        def _mark_fault(self, f: Fault, names: str) -> None: ...

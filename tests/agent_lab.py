@@ -23,6 +23,7 @@ from agent_helpers import write_key
 
 from adapters.agent.operator_socket import OperatorSocketError, request
 from adapters.lab import Lab, NodeSpec
+from adapters.lab.galera import GaleraLab, sql_root
 from adapters.lab.lab import stop_pid
 
 HTTP_PORT = 8008
@@ -107,6 +108,7 @@ class AgentLab:
         delay_s: float = 0.3,
         policy: str = "vrrp-winner",
         services: str = "galera = true",
+        mariadb: bool = False,
     ) -> None:
         self.lab = Lab.up(
             [NodeSpec("a", 150), NodeSpec("b", 100)],
@@ -115,18 +117,46 @@ class AgentLab:
             advert_int="0.1",
             start=False,
         )
+        self.galera: GaleraLab | None = None
+        if mariadb:
+            try:
+                self.galera = GaleraLab.up(self.lab)
+                sql_root(self.galera, "a", "CREATE DATABASE IF NOT EXISTS app")
+            except BaseException:
+                self.lab.down()
+                raise
         self.pids: dict[str, int] = {}
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         for node in self.lab.state.nodes:
             stop_pid(node.recorder_pid)  # the agent reads the FIFO, not the recorder
             node.recorder_pid = None
             d = self.lab.node_dir(node)
-            (d / "agent.toml").write_text(
-                agent_config_text(
-                    self.lab, node.name, delay_s=delay_s, policy=policy, services=services
-                )
+            text = agent_config_text(
+                self.lab, node.name, delay_s=delay_s, policy=policy, services=services
             )
+            if self.galera is not None:
+                text = text.replace("[galera]\n", self._mariadb_keys(node.name))
+            (d / "agent.toml").write_text(text)
         self.lab.save()
+
+    def _mariadb_keys(self, name: str) -> str:
+        """The [galera] section's keys for the real adapter on this lab node."""
+        g = self.galera
+        assert g is not None
+        server = g.server(name)
+        launcher = ", ".join(json.dumps(a) for a in server.launcher)
+        return (
+            "[galera]\n"
+            'adapter = "mariadb"\n'
+            'user = "hacore"\n'
+            f'password_file = "{g.secret_path}"\n'
+            f'server_root = "{server.root}"\n'
+            f"launcher = [{launcher}]\n"
+            f'inner_root = "{server.inner}"\n'
+            'schemas = ["app"]\n'
+            f'quarantine_dir = "{self.lab.dir / "quarantine"}"\n'
+            "poll_s = 0.5\n"
+        )
 
     def dir(self, name: str) -> Path:
         return self.lab.node_dir(self.lab.node(name))
@@ -225,6 +255,9 @@ class AgentLab:
         for node in self.lab.state.nodes:
             shutil.rmtree(self.lab.node_dir(node) / "run", ignore_errors=True)
         key = self.lab.dir / "peer.key"
+        if self.galera is not None:
+            self.galera.down()
+            shutil.rmtree(self.lab.dir / "quarantine", ignore_errors=True)
         self.lab.down()
         key.unlink(missing_ok=True)
         with contextlib.suppress(OSError):

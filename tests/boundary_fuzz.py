@@ -17,9 +17,11 @@ twin of each test (``make test-slow``), which is where the documented figures
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -91,3 +93,82 @@ def mutated(draw: st.DrawFn, valid: st.SearchStrategy[str]) -> str:
 def fuzz_text(valid: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """Mostly mutations of valid inputs, some valid ones, some plain random text."""
     return st.one_of(mutated(valid), mutated(valid), valid, st.text(max_size=80))
+
+
+# -- JSON documents: structural mutations, then the text's own ----------------------
+
+HUGE_INT = "__HUGE_INT__"  # replaced in the text by an integer of 5,000 digits
+DEEP = "__DEEP__"  # replaced in the text by 3,000 nested lists
+_EVIL_VALUES: st.SearchStrategy[Any] = st.sampled_from(
+    [
+        HUGE_INT,
+        DEEP,
+        2**63,
+        2**63 - 1,
+        2**64,
+        -(2**63) - 1,
+        -1,
+        0,
+        256,
+        True,
+        False,
+        None,
+        1.5,
+        float("nan"),
+        float("inf"),
+        -0.0,
+        "",
+        "x",
+        [],
+        {},
+        "\udcff",
+    ]
+)
+_json_leaf = st.one_of(
+    _EVIL_VALUES, st.integers(), st.floats(), st.text(max_size=8), st.booleans(), st.none()
+)
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key in sorted(value):
+            out += _paths(value[key], (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+    return out
+
+
+@st.composite
+def json_mutants(draw: st.DrawFn, valid: st.SearchStrategy[object]) -> str:
+    """The JSON text of a valid document with a value replaced, a key dropped or
+    added, or (sometimes) the text itself edited; huge integers and deep nesting
+    go in as text, since Python will not write them."""
+    doc = copy.deepcopy(draw(valid))
+    for _ in range(draw(st.integers(0, 2))):
+        paths = _paths(doc)
+        path = draw(st.sampled_from(paths))
+        op = draw(st.sampled_from(["replace", "replace", "drop", "add"]))
+        if not path:
+            if op == "replace":
+                doc = draw(_json_leaf)
+            continue
+        parent: Any = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        last: Any = path[-1]
+        if op == "replace":
+            parent[last] = draw(_json_leaf)
+        elif op == "drop":
+            del parent[last]
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=6))] = draw(_json_leaf)
+        else:
+            parent.append(draw(_json_leaf))
+    text = json.dumps(doc, allow_nan=True, ensure_ascii=draw(st.booleans()))
+    text = text.replace(json.dumps(HUGE_INT), "9" * 5000)
+    text = text.replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000)
+    if draw(st.integers(0, 9)) == 3:
+        text = draw(mutated(st.just(text)))
+    return text

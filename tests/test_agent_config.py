@@ -234,3 +234,12 @@ def test_the_generator_check_mode_fails_on_a_stale_file(
     monkeypatch.setattr(gen, "DOC", stale)
     assert gen.main(["--check"]) == 1
     assert gen.main([]) == 0 and gen.main(["--check"]) == 0
+
+
+def test_the_packaged_keepalived_example_is_what_the_example_config_renders() -> None:
+    example = parse_config((ROOT / "contrib/agent.example.toml").read_text())
+    rendered = example.keepalived_config().render()
+    assert (ROOT / "contrib/keepalived.example.conf").read_text() == rendered, (
+        "contrib/keepalived.example.conf is stale: "
+        "hacore config keepalived contrib/agent.example.toml > contrib/keepalived.example.conf"
+    )

@@ -24,8 +24,11 @@ from hacore import events as ev
 pytestmark = pytest.mark.root
 
 
-def _lab(**kw: str) -> Iterator[AgentLab]:
-    require_root_tools("ip", "nft", "keepalived")
+def _lab(**kw: object) -> Iterator[AgentLab]:
+    tools = ["ip", "nft", "keepalived"]
+    if kw.get("mariadb"):
+        tools += ["mariadbd", "mariadb-install-db", "rsync", "garbd"]
+    require_root_tools(*tools)
     d = Path("/run/hacore-lab-test") / f"agent-{os.getpid()}-{time.monotonic_ns()}"
     lab = AgentLab(d, **kw)  # type: ignore[arg-type]
     try:
@@ -38,6 +41,12 @@ def _lab(**kw: str) -> Iterator[AgentLab]:
 def alab() -> Iterator[AgentLab]:
     """Galera answered by the recording fake (steps that take time and are recorded)."""
     yield from _lab()
+
+
+@pytest.fixture
+def mariadb_lab() -> Iterator[AgentLab]:
+    """Real MariaDB Galera on both nodes, answered by the real adapter."""
+    yield from _lab(mariadb=True)
 
 
 @pytest.fixture
@@ -98,6 +107,23 @@ def test_killing_the_masters_keepalived_promotes_the_other_node(ka_lab: AgentLab
     assert history.returncode == 0 and '"plan finished"' in history.stdout
     # a fake-answered Galera would observe nothing: "cannot tell" (exit 2) is covered by
     # the loopback tests; here every check is observed.
+
+
+@pytest.mark.slow  # about 60 s (MariaDB install, SST); the adapter's own real tests run by default
+def test_the_real_galera_adapter_serves_the_agents(mariadb_lab: AgentLab) -> None:
+    alab = mariadb_lab
+    _converge(alab)
+    _wait_codes(alab, {"a": 200, "b": 503})
+    for name in ("a", "b"):  # Galera membership and size are observed now: healthy
+        out = _status_exit(alab, name, 0, timeout=20)
+        assert "member (cluster size 2)" in out
+    alab.lab.kill("a")
+    alab.wait_roles({"a": "standby", "b": "active"}, 30)
+    _wait_codes(alab, {"a": 503, "b": 200})
+    out = _status_exit(alab, "b", 1, timeout=20)  # a's keepalived is dead
+    assert "keepalived reports STOP" in out
+    # a's demotion quarantined through the adapter before its rejoin
+    assert any((alab.lab.dir / "quarantine").rglob("*")), "no quarantine dump"
 
 
 def test_a_partition_and_its_heal_resolve_the_split_brain_by_policy(alab: AgentLab) -> None:

@@ -23,12 +23,16 @@ from hacore.codec import DecodeError, Message
 TYPES = codec.registered_types()
 
 
-def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
-    """A hypothesis strategy for one field type of the codec's small vocabulary."""
+def strategy_for(hint: Any, name: str = "") -> st.SearchStrategy[Any]:
+    """A hypothesis strategy for one field type of the codec's small vocabulary.
+
+    Integers span the whole range the field takes (``codec.int_bounds``), ends included.
+    """
     if hint is bool:
         return st.booleans()
     if hint is int:
-        return st.integers(min_value=-(2**63), max_value=2**63)
+        lo, hi = codec.int_bounds(name)
+        return st.integers(min_value=lo, max_value=hi) | st.sampled_from([lo, hi])
     if hint is float:
         return st.floats(allow_nan=False, allow_infinity=False)
     if hint is str:
@@ -38,16 +42,16 @@ def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return st.none() | strategy_for(inner)
+        return st.none() | strategy_for(inner, name)
     if origin is tuple:
         item, _ = typing.get_args(hint)
-        return st.lists(strategy_for(item), max_size=5).map(tuple)
+        return st.lists(strategy_for(item, name), max_size=5).map(tuple)
     raise TypeError(f"no strategy for {hint!r}")
 
 
 def messages_of(cls: type[Message]) -> st.SearchStrategy[Message]:
     hints = typing.get_type_hints(cls)
-    fields = {f.name: strategy_for(hints[f.name]) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {f.name: strategy_for(hints[f.name], f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return st.builds(cls, **fields)
 
 

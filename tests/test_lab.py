@@ -25,7 +25,7 @@ def test_not_root_gives_a_clear_error(
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(LabError, match="needs root"):
         Lab.up(default_nodes(2), name="x", state_dir=tmp_path / "x")
-    assert main(["lab", "up", "--nodes", "2", "--state-dir", str(tmp_path / "y")]) == 1
+    assert main(["lab", "up", "--nodes", "2", "--state-dir", str(tmp_path / "y")]) == 2
     assert "needs root" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -37,9 +37,50 @@ def test_partition_spec_parsing() -> None:
             parse_partition(bad)
 
 
-def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_usage_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)  # past the root check: refused on the values
     assert main(["lab", "up", "--nodes", "0", "--state-dir", "/nonexistent/x"]) == 2
     assert "--nodes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("state_dir", "why"),
+    [("/nonexistent/x", "no directory /nonexistent"), ("/proc/version", "not a directory")],
+)
+def test_up_refuses_a_state_dir_it_cannot_use(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], state_dir: str, why: str
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert main(["lab", "up", "--state-dir", state_dir]) == 2
+    err = capsys.readouterr().err
+    assert why in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["a/b", "a b", "..", "-x", "", "x" * 33])
+def test_a_lab_name_with_a_slash_or_space_is_refused(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    for command in (["up"], ["status"], ["down"], ["kill", "n1"]):
+        assert main(["lab", *command, f"--name={name}"]) == 2
+        assert "a lab name is 1-32 letters" in capsys.readouterr().err
+
+
+def test_unknown_lab_and_unknown_node_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert main(["lab", "heal", "--state-dir", str(tmp_path / "none")]) == 2
+    assert "no lab" in capsys.readouterr().err
+    state = LabState("t", "hlzz", str(tmp_path), "0.1", witness=False, switch_ns="hlzz-sw")
+    state.nodes.append(NodeState("n1", 1, "hlzz-n1", "10.0.0.1", 100, True, 0, False))
+    Lab(state).save()
+    for argv in (["kill", "n9"], ["isolate", "w"], ["loss", "n9", "5"], ["partition", "n1|n9"]):
+        assert main(["lab", *argv, "--state-dir", str(tmp_path)]) == 2, argv
+        assert "no node" in capsys.readouterr().err
+    assert main(["lab", "partition", "n1|n1", "--state-dir", str(tmp_path)]) == 2
+    assert "two groups" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -69,19 +110,35 @@ def test_cli_lifecycle_and_down_leaves_nothing(
 
     lab = Lab.load(state_dir=lab_dir)
     # partition: the isolated master stays master, the majority elects n2
+    capsys.readouterr()
+
+    def said() -> str:
+        out = capsys.readouterr().out
+        assert len(out.splitlines()) == 1, out  # one line saying what was done
+        return out
+
     assert main(["lab", "partition", "n1|n2,n3,w", *sd]) == 0
+    assert "partitioned n1 | n2,n3,w" in said()
     lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "MASTER", 3)
     assert main(["lab", "heal", *sd]) == 0
+    assert "healed" in said()
     lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "BACKUP", 3)
     # a crash of the master: n2 takes over; a restart: n1 preempts again
     assert main(["lab", "kill", "n1", *sd]) == 0
+    assert "killed n1's keepalived" in said()
     lab.wait_for(lambda s: s["n1"] == "DOWN" and s["n2"] == "MASTER", 3)
     assert main(["lab", "restart", "n1", *sd]) == 0
+    assert "restarted n1's keepalived" in said()
     lab.wait_for(lambda s: s["n1"] == "MASTER" and s["n2"] == "BACKUP", 3)
     assert main(["lab", "loss", "n3", "50", *sd]) == 0
+    assert "n3 drops 50% of its packets" in said()
     assert Lab.load(state_dir=lab_dir).state.loss == {"n3": 50}
+    assert main(["lab", "status", *sd]) == 0
+    text = capsys.readouterr().out
+    assert f"VIP {st['vip']}: held by n1" in text and "loss rules: n3 50%" in text
 
     assert main(["lab", "down", *sd]) == 0
+    assert "down" in said()
     assert leftovers(prefix) == []
     assert not lab_dir.exists()
 

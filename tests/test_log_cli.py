@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def test_show_prints_a_table_filtered_by_node_and_since(
     assert lines[0].split()[:3] == ["node", "seq", "epoch"]
     assert all(line.split()[0] == "b" for line in lines[1:])
     assert [int(line.split()[1]) for line in lines[1:3]] == [5, 6]
+    ats = [line.split()[3:5] for line in lines[1:]]
+    assert all(re.fullmatch(r"\d+\.\d{3}", at) and unit == "s" for at, unit in ats), ats
 
 
 def test_show_json_lines_parse_and_carry_every_field(

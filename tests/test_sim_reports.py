@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -34,8 +35,8 @@ def test_timeline_svg_has_a_row_per_node_roles_epochs_and_partition_shading() ->
     assert "active" in roles_by_node["n1"] and "active" in roles_by_node["n2"]  # split-brain
     labels = {t.text for t in root.findall(f".//{SVG}text[@class='node']")}
     assert labels == {"n1", "n2"}
-    shades = root.findall(f".//{SVG}g[@class='shading']/{SVG}rect")
-    assert any("partition" in (r.findtext(f"{SVG}title") or "") for r in shades)
+    marks = [t.text for t in root.findall(f".//{SVG}g[@class='marks']/{SVG}text")]
+    assert "partition halves: n1 | n2" in marks and "heal" in marks
     assert len(root.findall(f".//{SVG}line[@class='epoch']")) >= 2
     width = float(root.get("width") or 0)
     for rect in spans:
@@ -52,7 +53,7 @@ def test_timeline_svg_shades_a_crash(tmp_path: Path) -> None:
 
 
 def test_compare_policies_runs_one_schedule_under_every_policy_and_mode() -> None:
-    rows = compare_policies("partition-heal", 1)
+    rows = compare_policies("partition-heal", 1).rows
     assert {(r["policy"], r["mode"]) for r in rows} == {
         (str(p), str(m)) for p in Policy for m in Mode
     }
@@ -63,10 +64,74 @@ def test_compare_policies_runs_one_schedule_under_every_policy_and_mode() -> Non
     assert all(r["split_brain_s"] > 0 for r in avail)
 
 
+def test_compare_policies_names_the_winner_and_the_split_brain_verdict() -> None:
+    rows = {(r["policy"], r["mode"]): r for r in compare_policies("partition-heal", 1).rows}
+    for (policy, mode), row in rows.items():
+        single = make_simulation("partition-heal", 1, policy=Policy(policy), mode=Mode(mode)).run()
+        actives = [n.name for n in single.nodes_end if n.role == "active"]
+        assert row["winner"] == (actives[0] if len(actives) == 1 else None)
+    avail = rows[("highest-epoch", "availability-first")]
+    assert avail["split_brain"] == f"resolved: {avail['winner']} won (policy)"
+    assert rows[("manual", "availability-first")]["split_brain"].endswith("won (operator)")
+    assert rows[("vrrp-winner", "safety-first")]["split_brain"] == "none"
+
+
+def test_compare_policies_rows_match_single_runs_with_the_same_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["partition-heal", "--witness", "--nodes", "3", "--duration", "70s"]
+    assert main(["simulate", *argv, "--compare-policies", "--json"]) in (0, 1)
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["nodes"], doc["witness"], doc["duration_s"]) == (3, True, 70.0)
+    for row in doc["rows"]:
+        main(["simulate", *argv, "--policy", row["policy"], "--mode", row["mode"], "--json"])
+        single = json.loads(capsys.readouterr().out)
+        assert row["sim_s"] == single["sim_seconds"] == 70.0
+        for key in ("downtime_s", "split_brain_s", "writes_acked", "writes_lost"):
+            assert row[key] == single[key], (row["policy"], row["mode"], key)
+
+
+def test_compare_policies_writes_one_timeline_and_log_per_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    svg, db = tmp_path / "run.svg", tmp_path / "run.sqlite"
+    code = main(
+        [
+            "simulate",
+            "partition-heal",
+            "--compare-policies",
+            "--timeline",
+            str(svg),
+            "--log",
+            str(db),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    for p in Policy:
+        for m in Mode:
+            row_svg = tmp_path / f"run-{p}-{m}.svg"
+            row_db = tmp_path / f"run-{p}-{m}.sqlite"
+            assert ET.parse(row_svg).getroot().tag == f"{SVG}svg"
+            assert f"timeline of {p} {m}: {row_svg}" in out
+            assert main(["log", "verify", str(row_db)]) == 0
+    assert not svg.exists() and not db.exists()
+
+
+@pytest.mark.parametrize("flag", [["--policy", "manual"], ["--mode", "safety-first"]])
+def test_compare_policies_refuses_a_flag_it_cannot_honour(
+    flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "partition-heal", "--compare-policies", *flag]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "cannot go with --compare-policies" in captured.err
+
+
 def test_cli_compare_policies_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "partition-heal", "--compare-policies"]) == 0
     out = capsys.readouterr().out
     assert "downtime s" in out and "quarantined" in out
+    assert "winner" in out and "split-brain verdict" in out
     assert out.count("vrrp-winner") == 2
 
 
@@ -161,20 +226,22 @@ def test_cli_timeline_into_a_read_only_directory_exits_two(
             subprocess.run(["chattr", "-i", str(locked)], check=True)  # noqa: S603
 
 
-def test_timeline_svg_end_label_is_seconds_with_a_unit_and_one_decimal() -> None:
+def test_timeline_svg_axis_has_regular_labelled_ticks_in_seconds() -> None:
     result = make_simulation("partition-heal", 1).run()
-    assert result.sim_us % 100_000 != 0  # the run's end is not a round number
     root = ET.fromstring(svg_timeline(result))
-    label = root.findall(f".//{SVG}g[@class='legend']/{SVG}text")[-1]  # the axis's end
-    assert label.text is not None
-    assert re.fullmatch(r"\d+(\.\d)? s", label.text), label.text
-    assert float(label.text.removesuffix(" s")) == pytest.approx(result.sim_us / 1e6, abs=0.05)
+    labels = [t.text or "" for t in root.findall(f".//{SVG}text[@class='tick']")]
+    assert all(re.fullmatch(r"\d+ s", label) for label in labels), labels
+    values = [int(label.removesuffix(" s")) for label in labels]
+    assert values[0] == 0 and len(values) >= 5
+    steps = {b - a for a, b in itertools.pairwise(values)}
+    assert len(steps) == 1  # regular
+    assert values[-1] <= result.sim_us / 1e6 < values[-1] + steps.pop()
 
 
 @pytest.mark.parametrize(
-    ("us", "text"), [(126_129_370, "126.1 s"), (120_000_000, "120 s"), (49_960_000, "50 s")]
+    ("end_us", "step_s"), [(126_129_370, 15), (30_000_000, 5), (9_000_000, 1), (600_000_000, 60)]
 )
-def test_timeline_seconds_label(us: int, text: str) -> None:
-    from sims.report import _seconds
+def test_timeline_tick_step_is_round(end_us: int, step_s: int) -> None:
+    from sims.timeline import tick_step
 
-    assert _seconds(us) == text
+    assert tick_step(end_us) == step_s * 1_000_000

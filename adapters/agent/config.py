@@ -304,20 +304,24 @@ class StoreSection:
     )
 
 
+GALERA_ADAPTERS = ("recording-fake", "mariadb")
+
+
 def _galera_adapter(_: object, a: attrs.Attribute[str], v: str) -> None:
-    if v != "recording-fake":
-        raise ConfigValueError(
-            a.name, v, "'recording-fake' (the real Galera adapter is not part of this build yet)"
-        )
+    if v not in GALERA_ADAPTERS:
+        raise ConfigValueError(a.name, v, "one of " + ", ".join(repr(x) for x in GALERA_ADAPTERS))
 
 
 @attrs.frozen
 class GaleraSection:
-    """The Galera port: its adapter, and the local MariaDB's credentials.
+    """The Galera port: its adapter, and the local MariaDB.
 
-    Until the real adapter lands, ``adapter = "recording-fake"`` answers the
-    port with a fake that touches no database and records every operation
-    (fencing included) in ``fake_journal``.
+    ``adapter = "mariadb"`` is the real adapter (``adapters.galera``): the agent
+    starts mariadbd itself in the promotion's Galera step (not init), polls
+    ``SHOW STATUS`` for ``hacore status`` and the core's committed seqno, fences
+    writes with ``read_only``. ``adapter = "recording-fake"`` answers the port
+    with a fake that touches no database and records every operation (fencing
+    included) in ``fake_journal``; status then reports Galera as not observed.
     """
 
     adapter: str = doc(
@@ -325,28 +329,53 @@ class GaleraSection:
         default="recording-fake",
         validator=_galera_adapter,
     )
+    user: str = doc("database user of the adapter", default="hacore", validator=_name)
+    password_file: str | None = doc(
+        "file holding the password, first line (mode 0600); unset: no password",
+        default=None,
+        validator=_abs_path,
+    )
+    server_root: str | None = doc(
+        "mariadb: the node directory holding my.cnf, data/, mysqld.sock, error.log",
+        default=None,
+        validator=_abs_path,
+    )
+    launcher: tuple[str, ...] = doc(
+        "mariadb: argv prefix that places mariadbd (empty on a plain host)", default=()
+    )
+    inner_root: str | None = doc(
+        "mariadb: server_root as mariadbd sees it, when the launcher binds it elsewhere",
+        default=None,
+        validator=_abs_path,
+    )
+    schemas: tuple[str, ...] = doc(
+        "mariadb: the business schemas a quarantine dumps before a rejoin", default=()
+    )
+    quarantine_dir: str = doc(
+        "mariadb: where quarantine dumps are kept",
+        default="/var/lib/hacore/quarantine",
+        validator=_abs_path,
+    )
+    poll_s: float = doc(
+        "mariadb: interval of the status poll", default=1.0, validator=_seconds(0.1, 60)
+    )
     fake_journal: str = doc(
-        "the recording fake's journal (JSON lines, one per operation)",
+        "recording-fake: its journal (JSON lines, one per operation)",
         default="/var/lib/hacore/galera-fake.jsonl",
         validator=_abs_path,
     )
     fake_delay_s: float = doc(
-        "how long each of the fake's operations takes (stands in for the work)",
+        "recording-fake: how long each operation takes (stands in for the work)",
         default=0.0,
         validator=_seconds(0, 60),
     )
 
-    user: str = doc("database user", default="hacore", validator=_name)
-    password_file: str | None = doc(
-        "file holding the password (mode 0600); none: no password",
-        default=None,
-        validator=_abs_path,
-    )
-    socket: str = doc(
-        "the local server's Unix socket",
-        default="/run/mysqld/mysqld.sock",
-        validator=_abs_path,
-    )
+    def __attrs_post_init__(self) -> None:
+        if self.adapter == "mariadb" and self.server_root is None:
+            raise ConfigValueError("server_root", None, "a directory when adapter = 'mariadb'")
+        for schema in self.schemas:
+            if not _NAME.match(schema):
+                raise ConfigValueError("schemas", schema, "schema names of [A-Za-z0-9_-]")
 
 
 @attrs.frozen

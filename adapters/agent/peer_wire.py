@@ -81,6 +81,9 @@ class PeerStatus:
     writable: bool = False
     plan: str = ""  # "promotion 3: start_k3s" while a plan runs
     heard: tuple[str, ...] = ()  # peers this node heard within its peer timeout
+    # the node's last Galera status poll (None: not observed, e.g. a fake port)
+    galera_member: bool | None = None
+    galera_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,8 @@ class PeerStatus:
             "writable": self.writable,
             "plan": self.plan,
             "heard": list(self.heard),
+            "galera_member": self.galera_member,
+            "galera_size": self.galera_size,
         }
 
     @classmethod
@@ -108,6 +113,11 @@ class PeerStatus:
         texts = [raw[k] for k in ("follows", "vrrp", "plan")]
         if any(type(v) is not str or len(v) > 200 for v in texts):
             raise ValueError("status texts")
+        member, size = raw["galera_member"], raw["galera_size"]
+        if member is not None and type(member) is not bool:
+            raise ValueError("status galera_member")
+        if size is not None and (type(size) is not int or not 0 <= size < 1 << 16):
+            raise ValueError("status galera_size")
         heard = raw["heard"]
         if type(heard) is not list or len(heard) > 64:
             raise ValueError("status heard")
@@ -115,6 +125,8 @@ class PeerStatus:
             raise ValueError("status heard")
         return cls(
             heard=tuple(heard),
+            galera_member=member,
+            galera_size=size,
             role=PeerRole(raw["role"]),
             epoch=raw["epoch"],
             committed=raw["committed"],

@@ -31,7 +31,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import attrs
+
+from adapters.agent.config import AgentConfig
+from adapters.agent.secret_files import Secrets
 from adapters.keepalived.dump import DumpError, read_status
 from hacore import inputs as inp
 from hacore.ports import Done, Failed, Outcome, Uncertain
@@ -243,3 +248,50 @@ class ChannelTransport:
     def announce(self, *, role: Role, epoch: int, key: str, deadline: int) -> Outcome:
         self._publish()
         return Done(detail=f"announced {role} epoch {epoch}")
+
+
+@attrs.frozen
+class GaleraFacts:
+    """What the last status poll of the local MariaDB saw (None: not observed)."""
+
+    member: bool | None
+    cluster_size: int | None
+    detail: str
+    at: int
+
+
+def mariadb_port(
+    config: AgentConfig, secrets: Secrets, epoch: Callable[[], int], clock: ClockUs
+) -> Any:
+    """The real Galera adapter (``adapters.galera``) as this agent's Galera port."""
+    from adapters.galera.credentials import Credentials
+    from adapters.galera.ops import GaleraNode
+    from adapters.galera.port import GaleraPortAdapter
+    from adapters.galera.server import Server
+    from adapters.galera.sql import Endpoint
+
+    g = config.galera
+    assert g.server_root is not None  # checked by the configuration
+    server = Server(Path(g.server_root), launcher=g.launcher, inner_root=g.inner_root)
+    password = "" if secrets.galera_password is None else secrets.galera_password.text()
+    node = GaleraNode(server, Endpoint(socket=server.socket), Credentials(g.user, password))
+    return GaleraPortAdapter(
+        node,
+        config.node,
+        len(config.cluster.nodes),
+        list(g.schemas),
+        Path(g.quarantine_dir),
+        epoch=epoch,
+        clock_us=clock,
+    )
+
+
+def poll_galera(port: Any, clock: ClockUs) -> tuple[GaleraFacts, inp.LocalProgress | None]:
+    """One status poll through the adapter: the facts for status, the core's input."""
+    obs = port.node.observe()
+    now = clock()
+    status = obs.status
+    if status is None:
+        return GaleraFacts(None, None, obs.describe(), now), None
+    facts = GaleraFacts(status.member, status.cluster_size, obs.describe(), now)
+    return facts, obs.progress(now)

@@ -54,9 +54,12 @@ from adapters.agent.peer_wire import PeerMessage, PeerStatus, Receiver, Sender, 
 from adapters.agent.ports import (
     ChannelTransport,
     DisabledService,
+    GaleraFacts,
     KeepalivedVip,
     LoopTimers,
     RecordingFakeGalera,
+    mariadb_port,
+    poll_galera,
     wall_us,
 )
 from adapters.agent.secret_files import Secrets
@@ -116,6 +119,8 @@ class Agent:
         self._lost: set[str] = set()
         self._lease_fenced = False
         self._keepalived_alive: bool | None = None
+        self.galera_facts: GaleraFacts | None = None
+        self.galera_port: Any = None
         self._step_started: dict[tuple[int, str, int], int] = {}
         self._plan_started: dict[int, int] = {}
         self._cancelled: list[tuple[Job, Outcome]] = []
@@ -169,6 +174,10 @@ class Agent:
         s = self.state
         ad = s.advertisement()
         plan = s.plan
+        facts = self.galera_facts
+        stale_us = round(max(5.0, 3 * self.config.galera.poll_s) * 1e6)
+        if facts is not None and self._clock() - facts.at > stale_us:
+            facts = None  # an old poll is not an observation of now
         return PeerStatus(
             role=ad.role,
             epoch=ad.epoch,
@@ -180,6 +189,8 @@ class Agent:
             writable=self.writable(),
             plan="" if plan is None else f"{plan.kind.value} {plan.plan_id}: {plan.current_step}",
             heard=tuple(self.heard()),
+            galera_member=None if facts is None else facts.member,
+            galera_size=None if facts is None else facts.cluster_size,
         )
 
     # -- start -------------------------------------------------------------------------------
@@ -200,7 +211,13 @@ class Agent:
         self.log.info("log replayed", records=len(records))
         self.timers = LoopTimers(self._timer_fired, self._clock)
         g = config.galera
-        self.galera = RecordingFakeGalera(Path(g.fake_journal), delay_s=g.fake_delay_s)
+        galera: Any
+        if g.adapter == "mariadb":
+            galera = mariadb_port(config, self._secrets, lambda: self.state.epoch, self._clock)
+            self._background.append(asyncio.create_task(self._galera_poll_loop(), name="galera"))
+        else:
+            galera = self.galera = RecordingFakeGalera(Path(g.fake_journal), delay_s=g.fake_delay_s)
+        self.galera_port = galera
         k = config.keepalived
         disabled = DisabledService
         self.ports = Ports(
@@ -212,7 +229,7 @@ class Agent:
                 json_dir=Path(k.json_dir),
                 clock=self._clock,
             ),
-            galera=self.galera,
+            galera=galera,
             datastore=disabled("litestream"),
             k3s=disabled("k3s"),
             gluster=disabled("gluster"),
@@ -463,8 +480,32 @@ class Agent:
             self._submit(lambda: self._offer(inp.VrrpReported(now, VrrpStatus.STOP, 0)))
         self._keepalived_alive = alive
 
+    def _offer_thunk(self, received: inp.Input) -> Thunk:
+        return lambda: self._offer(received)
+
     def _peer_lost_thunk(self, peer: str) -> Thunk:
         return lambda: self._offer(inp.PeerLost(self._clock(), peer))
+
+    async def _galera_poll_loop(self) -> None:
+        """The Galera port's poller: facts for status, LocalProgress for the core."""
+        interval = self.config.galera.poll_s
+        while True:
+            try:
+                facts, progress = await asyncio.wait_for(
+                    asyncio.to_thread(poll_galera, self.galera_port, self._clock),
+                    max(interval * 3, 5.0),
+                )
+            except TimeoutError:
+                facts = GaleraFacts(None, None, "status poll timed out", self._clock())
+                progress = None
+            except Exception as exc:  # the poller must outlive a bad answer
+                facts = GaleraFacts(None, None, f"poll failed: {exc}", self._clock())
+                progress = None
+            self.galera_facts = facts
+            if progress is not None and self.dispatcher is not None and self.dispatcher.booted:
+                if progress.committed != self.state.committed:
+                    self._submit(self._offer_thunk(progress))
+            await asyncio.sleep(interval)
 
     def _enforce_lease(self, now: int) -> None:
         if self.cluster.mode is not Mode.SAFETY_FIRST or self.ports is None:

@@ -34,6 +34,10 @@ class Secret:
 
     __str__ = __repr__
 
+    def text(self) -> str:
+        """The value as text (for a library that wants a str password)."""
+        return self.value.decode("utf-8", "replace")
+
 
 @attrs.frozen
 class Secrets:

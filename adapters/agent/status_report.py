@@ -97,26 +97,48 @@ def checks(doc: dict[str, Any]) -> list[Check]:
 
     out.append(_timed("cluster: exactly one active node", one_active))
 
-    def services_ready() -> tuple[str, str]:
-        enabled = [s for s, on in sorted(services.items()) if on]
-        if not enabled:
-            return OK, "no services enabled (keepalived only)"
-        return NOT_OBSERVED, f"no probe for {', '.join(enabled)} in this build"
+    def services_ready_of(name: str) -> Callable[[], tuple[str, str]]:
+        def check() -> tuple[str, str]:
+            enabled = [svc for svc, on in sorted(services.items()) if on]
+            if not enabled:
+                return OK, "no services enabled (keepalived only)"
+            view = views[name]
+            unprobed = [svc for svc in enabled if svc != "galera"]
+            if "galera" in enabled:
+                member = None if view is None else view.get("galera_member")
+                if member is False:
+                    return FAILED, "galera is not ready (not a Primary member)"
+                if member is None:
+                    unprobed.append("galera")
+            if unprobed:
+                return NOT_OBSERVED, f"no probe for {', '.join(sorted(unprobed))} in this build"
+            return OK, f"ready: {', '.join(enabled)}"
+
+        return check
 
     def k8s_consistent() -> tuple[str, str]:
         if not services["k3s"]:
             return NOT_APPLICABLE, "k3s disabled"
         return NOT_OBSERVED, "no k3s probe in this build"
 
-    def galera_member() -> tuple[str, str]:
-        if not services["galera"]:
-            return NOT_APPLICABLE, "galera disabled"
-        return NOT_OBSERVED, f"galera answered by the {doc['galera_adapter']} (observes nothing)"
+    def galera_member_of(name: str) -> Callable[[], tuple[str, str]]:
+        def check() -> tuple[str, str]:
+            if not services["galera"]:
+                return NOT_APPLICABLE, "galera disabled"
+            view = views[name]
+            member = None if view is None else view.get("galera_member")
+            if member is None:
+                return NOT_OBSERVED, "no Galera status observed (fake port, or no poll yet)"
+            if member:
+                return OK, f"member (cluster size {view.get('galera_size')})"  # type: ignore[union-attr]
+            return FAILED, "not a member of a Primary component"
+
+        return check
 
     for name in actives:
-        out.append(_timed(f"active {name}: enabled services ready", services_ready))
+        out.append(_timed(f"active {name}: enabled services ready", services_ready_of(name)))
         out.append(_timed(f"active {name}: Kubernetes state consistent", k8s_consistent))
-        out.append(_timed(f"active {name}: Galera member", galera_member))
+        out.append(_timed(f"active {name}: Galera member", galera_member_of(name)))
 
     for name in standbys:
 
@@ -130,12 +152,25 @@ def checks(doc: dict[str, Any]) -> list[Check]:
             return FAILED, f"{actives[0]} does not hear {name}"
 
         out.append(_timed(f"standby {name}: reachable from the active", reachable))
-        out.append(_timed(f"standby {name}: Galera member", galera_member))
+        out.append(_timed(f"standby {name}: Galera member", galera_member_of(name)))
 
     def galera_size() -> tuple[str, str]:
         if not services["galera"]:
             return NOT_APPLICABLE, "galera disabled"
-        return NOT_OBSERVED, "no Galera probe in this build"
+        up = {n: v for n, v in views.items() if v is not None}
+        sizes = {n: v.get("galera_size") for n, v in up.items()}
+        if any(size is None for size in sizes.values()):
+            return NOT_OBSERVED, "a node's Galera size was not observed"
+        every = len(views)
+        if len(up) == every:
+            bad = {n: z for n, z in sizes.items() if z != every}
+            if bad:
+                return FAILED, f"expected size {every} with every node up, got {bad}"
+            return OK, f"size {every}, every node up"
+        bad = {n: z for n, z in sizes.items() if z is None or z < 1}
+        if bad:
+            return FAILED, f"expected size >= 1 with a node down, got {bad}"
+        return OK, f"size >= 1 with {every - len(up)} node(s) down"
 
     out.append(_timed("both: Galera cluster size", galera_size))
     expected_vrrp = {"active": "MASTER", "standby": "BACKUP"}

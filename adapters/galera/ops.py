@@ -145,10 +145,14 @@ class GaleraNode:
                 OutcomeKind.REFUSED, f"mariadbd runs but is not Primary ({obs.describe()})"
             )
         try:
-            set_safe_to_bootstrap(self.server.grastate_path)
+            saved = set_safe_to_bootstrap(self.server.grastate_path)
+            # after a crash grastate says -1: start from the position InnoDB holds
+            position = None if saved.position.known else self.server.recover()
         except GaleraError as exc:
             return Outcome(OutcomeKind.FAILED, str(exc))
-        self.server.start(new_cluster=True)
+        self.server.start(
+            new_cluster=True, start_position=position if position and position.known else None
+        )
         return self._wait("primary")
 
     # ------------------------------------------------------------ rejoin --

@@ -2,12 +2,17 @@
 
 Every value is validated when the spec is built, with an error naming the
 field, because keepalived itself often accepts a bad value with a log line and
-runs with a default (an ``advert_int`` below 0.01 s silently becomes 1 s).
+runs with a default (an ``advert_int`` below 0.01 s silently becomes 1 s, an
+empty ``unicast_peer`` block silently becomes multicast). Names and paths are
+matched whole (``fullmatch``, ASCII): a trailing newline, a tab or NUL would
+otherwise split or end a keepalived config line. An accepted config passes
+``keepalived -t`` (a root property test checks that).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -17,9 +22,11 @@ import attrs
 
 from hacore.vrrp import MAX_ADVERT_INTERVAL_US, advert_interval_in_force_us
 
-_IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_PATH_BAD = re.compile(r"[\s\"'\\{}#!]")
+_IFNAME = re.compile(r"[A-Za-z0-9_.\-]{1,15}", re.ASCII)
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)
+# What may not appear in a path or an argument: whitespace, quotes, keepalived's
+# comment and block characters, control characters, anything not ASCII.
+_PATH_BAD = re.compile(r"[\s\"'\\{}#!\x00-\x1f\x7f-\U0010ffff]")
 MAX_ADVERT_INTERVAL = Decimal(MAX_ADVERT_INTERVAL_US) / 1_000_000  # VRRPv3: 12 bits
 CENTI = Decimal("0.01")
 
@@ -45,12 +52,13 @@ def _int_in(lo: int, hi: int) -> Any:
 
 
 def _ifname(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _IFNAME.match(value):
+    # "." and ".." match the character set but Linux refuses them as link names.
+    if not isinstance(value, str) or not _IFNAME.fullmatch(value) or value in (".", ".."):
         _fail(attribute.name, f"not a valid interface name (1..15 of [A-Za-z0-9_.-]): {value!r}")
 
 
 def _name(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         _fail(attribute.name, f"not a valid name (1..64 of [A-Za-z0-9_.-]): {value!r}")
 
 
@@ -59,18 +67,34 @@ def _path(inst: object, attribute: attrs.Attribute[str | None], value: str | Non
         return
     if not isinstance(value, str) or not value.startswith("/") or _PATH_BAD.search(value):
         _fail(attribute.name, f"must be an absolute path without spaces or quotes: {value!r}")
+    # "/a/./b", "/a/../b", "/a/", "//a": a file, named the one way it is named
+    if posixpath.normpath(value) != value or value == "/":
+        _fail(attribute.name, f"must be a normalized path to a file: {value!r}")
 
 
 def _req_path(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
     _path(inst, attribute, value)  # type: ignore[arg-type]
 
 
+def _unicast(field: str, address: ipaddress.IPv4Address, value: object) -> None:
+    """Refuse what can never be a host's own address (keepalived does not)."""
+    if address.is_unspecified or address.is_multicast or address == _BROADCAST:
+        _fail(field, f"not a unicast host address: {value!r}")
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
 def _ipv4(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        _fail(field, f"not an IPv4 address (a string): {value!r}")
     try:
-        return str(ipaddress.IPv4Address(str(value)))
+        address = ipaddress.IPv4Address(value)
     except ValueError:
         _fail(field, f"not an IPv4 address: {value!r}")
         raise AssertionError from None  # unreachable
+    _unicast(field, address, value)
+    return str(address)
 
 
 def _ipv4_validator(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -78,22 +102,35 @@ def _ipv4_validator(inst: object, attribute: attrs.Attribute[str], value: str) -
 
 
 def _peers(inst: object, attribute: attrs.Attribute[tuple[str, ...]], value: object) -> None:
-    if not isinstance(value, tuple):
-        _fail(attribute.name, "must be a tuple of IPv4 addresses")
+    # Empty is refused: keepalived would fall back to multicast with a log line.
+    if not isinstance(value, tuple) or not value:
+        _fail(attribute.name, "must be a non-empty tuple of IPv4 addresses")
     assert isinstance(value, tuple)
+    seen: set[str] = set()
     for v in value:
-        _ipv4(attribute.name, v)
+        address = _ipv4(attribute.name, v)
+        if address in seen:
+            _fail(attribute.name, f"lists {address} twice")
+        seen.add(address)
 
 
 def _vips(inst: object, attribute: attrs.Attribute[tuple[str, ...]], value: object) -> None:
     if not isinstance(value, tuple) or not value:
         _fail(attribute.name, "must be a non-empty tuple of IPv4 addresses (a.b.c.d[/len])")
     assert isinstance(value, tuple)
+    seen: set[ipaddress.IPv4Address] = set()
     for v in value:
+        if not isinstance(v, str):
+            _fail(attribute.name, f"not an IPv4 address or interface (a string): {v!r}")
         try:
-            ipaddress.IPv4Interface(str(v))
+            address = ipaddress.IPv4Interface(v).ip
         except ValueError:
             _fail(attribute.name, f"not an IPv4 address or interface: {v!r}")
+            raise AssertionError from None  # unreachable
+        _unicast(attribute.name, address, v)
+        if address in seen:
+            _fail(attribute.name, f"lists {address} twice")
+        seen.add(address)
 
 
 def parse_advert_int(value: object) -> Decimal:
@@ -139,7 +176,7 @@ class TrackScript:
     name: str = attrs.field(validator=_name)
     argv: tuple[str, ...] = attrs.field()
     interval: int = attrs.field(default=1, validator=_int_in(1, 3600))
-    weight: int = attrs.field(default=0, validator=_int_in(-254, 254))
+    weight: int = attrs.field(default=0, validator=_int_in(-253, 253))  # keepalived: [-253, 253]
     fall: int = attrs.field(default=1, validator=_int_in(1, 255))
     rise: int = attrs.field(default=1, validator=_int_in(1, 255))
 
@@ -151,8 +188,8 @@ class TrackScript:
         if not value[0].startswith("/"):
             _fail("argv", f"the script must be an absolute path, got {value[0]!r}")
         for a in value:
-            if '"' in a or "\n" in a:
-                _fail("argv", f"an argument may not contain quotes or newlines: {a!r}")
+            if not a or _PATH_BAD.search(a):
+                _fail("argv", f"an argument may not be empty or hold spaces/quotes: {a!r}")
 
     def render(self) -> str:
         script = " ".join(self.argv)
@@ -188,7 +225,7 @@ class TrackFile:
 @attrs.frozen
 class TrackInterface:
     name: str = attrs.field(validator=_ifname)
-    weight: int = attrs.field(default=0, validator=_int_in(-254, 254))
+    weight: int = attrs.field(default=0, validator=_int_in(-253, 253))  # keepalived: [-253, 253]
 
 
 def _tuple_of(kind: type) -> Any:
@@ -256,11 +293,34 @@ class VrrpInstanceSpec:
             _fail("preempt", "nopreempt needs the initial state BACKUP (start_as_master=False)")
         if not self.preempt and self.preempt_delay:
             _fail("preempt_delay", "has no meaning with nopreempt")
+        if not self.preempt and self.priority == 255:
+            # the address owner always preempts; keepalived resets nopreempt
+            _fail("preempt", "nopreempt is incompatible with priority 255")
+        if self.priority == 255 and (
+            self.track_interfaces or self.track_scripts or self.track_files
+        ):
+            _fail("priority", "255 is the address owner, whose tracking keepalived ignores")
         if self.start_as_master and self.preempt_delay:
-            # keepalived: "preempt delay will not work with initial state MASTER - clearing"
-            _fail("preempt_delay", "keepalived ignores it with the initial state MASTER")
-        if self.unicast_src_ip in self.unicast_peers:
+            # keepalived clears it with a warning, and keepalived -t fails
+            _fail("preempt_delay", "does not work with the initial state MASTER")
+        tracked = [t.name for t in self.track_interfaces]
+        if self.interface in tracked:
+            # keepalived ignores it with a warning (its own interface is always tracked)
+            _fail("track_interfaces", f"lists the instance's own interface {self.interface}")
+        for what, names in (
+            ("track_interfaces", tracked),
+            ("track_scripts", [t.name for t in self.track_scripts]),
+            ("track_files", [t.name for t in self.track_files]),
+        ):
+            if len(set(names)) != len(names):
+                _fail(what, f"lists a name twice: {names}")
+        own = {ipaddress.IPv4Address(self.unicast_src_ip)}
+        peers = {ipaddress.IPv4Address(p) for p in self.unicast_peers}
+        if own & peers:
             _fail("unicast_peers", f"lists our own unicast_src_ip {self.unicast_src_ip}")
+        for v in self.virtual_ipaddresses:
+            if ipaddress.IPv4Interface(v).ip in own | peers:
+                _fail("virtual_ipaddresses", f"{v} is a node's own address, not a virtual one")
 
     @property
     def advert_interval_us(self) -> int:

@@ -9,7 +9,7 @@ fields we need, as a fallback when keepalived was built without JSON.
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import re
 import time
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
+from hacore import codec
 
 # keepalived's internal state numbers (vrrp.h)
 _STATE_NAMES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "STOP", 98: "DELETED"}
@@ -47,6 +49,9 @@ class InstanceStatus:
     released_master: int
 
 
+_COUNTER_MAX = 2**63 - 1  # keepalived's counters are 64-bit
+
+
 def _get(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in d:
         raise DumpError(f"{where}: missing field {key!r}")
@@ -60,12 +65,37 @@ def _get(d: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _int(d: dict[str, Any], key: str, where: str, lo: int, hi: int) -> int:
+    value: int = _get(d, key, int, where)
+    if not lo <= value <= hi:
+        raise DumpError(f"{where}: field {key!r} = {value} outside {lo}..{hi}")
+    return value
+
+
+def _seconds(d: dict[str, Any], key: str, where: str, *, positive: bool) -> float:
+    """A finite duration; an advert interval must also be above zero."""
+    value: float = _get(d, key, float, where)
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a finite number above 0" if positive else "a finite number >= 0"
+        raise DumpError(f"{where}: field {key!r} = {value!r} is not {need}")
+    return value
+
+
+def _counter(stats: dict[str, Any], key: str, where: str) -> int:
+    return _int(stats, key, where, 0, _COUNTER_MAX)
+
+
 def parse_json_dump(text: str) -> tuple[InstanceStatus, ...]:
-    """Parse the content of keepalived.json (a list of {data, stats} objects)."""
+    """Parse the content of keepalived.json (a list of {data, stats} objects).
+
+    Every field is checked against what keepalived can write: a known state,
+    VRID 1..255, priorities 0..255, finite positive advert intervals,
+    non-negative counters; anything else is a :class:`DumpError`.
+    """
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DumpError(f"keepalived.json: not JSON ({exc})") from None
+        raw = codec.parse_json(text)
+    except codec.JsonError as exc:
+        raise DumpError(f"keepalived.json: {exc}") from None
     if not isinstance(raw, list):
         raise DumpError("keepalived.json: expected a list of instances")
     out = []
@@ -76,24 +106,26 @@ def parse_json_dump(text: str) -> tuple[InstanceStatus, ...]:
         data = _get(item, "data", dict, where)
         stats = _get(item, "stats", dict, where)
         state_num = _get(data, "state", int, where)
+        if state_num not in _STATE_NAMES:
+            raise DumpError(f"{where}: field 'state' = {state_num} is not a keepalived state")
         out.append(
             InstanceStatus(
                 name=_get(data, "iname", str, where),
-                state=_STATE_NAMES.get(state_num, f"UNKNOWN({state_num})"),
-                vrid=_get(data, "vrid", int, where),
-                base_priority=_get(data, "base_priority", int, where),
-                effective_priority=_get(data, "effective_priority", int, where),
-                advert_int=_get(data, "adver_int", float, where),
-                master_adver_int=_get(data, "master_adver_int", float, where),
+                state=_STATE_NAMES[state_num],
+                vrid=_int(data, "vrid", where, 1, 255),
+                base_priority=_int(data, "base_priority", where, 0, 255),
+                effective_priority=_int(data, "effective_priority", where, 0, 255),
+                advert_int=_seconds(data, "adver_int", where, positive=True),
+                master_adver_int=_seconds(data, "master_adver_int", where, positive=True),
                 nopreempt=_get(data, "nopreempt", bool, where),
-                preempt_delay=_get(data, "preempt_delay", float, where),
+                preempt_delay=_seconds(data, "preempt_delay", where, positive=False),
                 vip_set=_get(data, "vipset", bool, where),
-                adverts_sent=_get(stats, "advert_sent", int, where),
-                adverts_received=_get(stats, "advert_rcvd", int, where),
-                priority_zero_sent=_get(stats, "pri_zero_sent", int, where),
-                priority_zero_received=_get(stats, "pri_zero_rcvd", int, where),
-                became_master=_get(stats, "become_master", int, where),
-                released_master=_get(stats, "release_master", int, where),
+                adverts_sent=_counter(stats, "advert_sent", where),
+                adverts_received=_counter(stats, "advert_rcvd", where),
+                priority_zero_sent=_counter(stats, "pri_zero_sent", where),
+                priority_zero_received=_counter(stats, "pri_zero_rcvd", where),
+                became_master=_counter(stats, "become_master", where),
+                released_master=_counter(stats, "release_master", where),
             )
         )
     return tuple(out)
@@ -144,7 +176,7 @@ def keepalived_pid(pid_file: Path = DEFAULT_PID_FILE) -> int:
         text = pid_file.read_text().strip()
     except OSError as exc:
         raise DumpError(f"{pid_file}: cannot read keepalived's pid file ({exc.strerror})") from None
-    if not text.isdigit():
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text, re.ASCII):  # isdigit() admits "²"
         raise DumpError(f"{pid_file}: not a PID: {text[:40]!r}")
     pid = int(text)
     try:

@@ -390,7 +390,8 @@ class Lab:
             preempt_delay=node.preempt_delay,
             start_as_master=node.start_as_master,
             # dynamic priority bias: `set_bias` writes an integer added to the priority
-            track_files=(TrackFile("bias", "/tmp/bias", weight=1),),
+            # (not for the address owner: keepalived ignores an owner's tracking)
+            track_files=() if node.priority == 255 else (TrackFile("bias", "/tmp/bias", weight=1),),
         )
         # Paths as keepalived sees them: the node directory is bound over /tmp.
         cfg = KeepalivedConfig(

@@ -9,7 +9,6 @@ because the file is untrusted input when it comes back.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from adapters.store.errors import ConfigDecodeError
@@ -89,7 +88,7 @@ def config_from_dict(data: Any) -> ClusterConfig:
 
 def config_from_json(text: str) -> ClusterConfig:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigDecodeError(f"config: not JSON: {exc}") from exc
+        data = codec.parse_json(text)
+    except codec.JsonError as exc:
+        raise ConfigDecodeError(f"config: {exc}") from exc
     return config_from_dict(data)

@@ -22,7 +22,6 @@ Registered here (the real history of the core's types):
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -84,7 +83,7 @@ class UpcasterRegistry:
     def decode(self, type_name: str, version: int, payload_json: str) -> codec.Message:
         try:
             payload = codec.parse_json(payload_json)
-        except json.JSONDecodeError as exc:
+        except codec.JsonError as exc:
             raise codec.DecodeError(f"{type_name}: payload is not JSON: {exc}") from exc
         if not isinstance(payload, dict):
             raise codec.DecodeError(f"{type_name}: payload must be an object")
@@ -103,7 +102,12 @@ class UpcasterRegistry:
         """
         if record.v == _current_version(record.type):
             return record
-        payload = json.loads(record.payload)
+        try:
+            payload = codec.parse_json(record.payload)
+        except codec.JsonError as exc:
+            raise codec.DecodeError(f"record {record.seq}: payload is not JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise codec.DecodeError(f"record {record.seq}: payload must be an object")
         version, payload = self.upcast(record.type, record.v, payload)
         return dataclasses.replace(record, v=version, payload=codec.canonical_json(payload))
 

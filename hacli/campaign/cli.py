@@ -26,9 +26,23 @@ def register(subparsers: Any) -> None:
     )
     sub = camp.add_subparsers(dest="campaign_command", metavar="SUBCOMMAND")
     run = sub.add_parser("run", help="run or resume a campaign")
-    run.add_argument("--config", required=True, metavar="CAMPAIGN.toml")
-    run.add_argument("--cluster", default=None, metavar="ADDRESS", help="Dask scheduler address")
+    run.add_argument(
+        "--config", required=True, metavar="CAMPAIGN.toml", help="the campaign's matrix (TOML)"
+    )
+    run.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address (default: local processes)",
+    )
     run.add_argument("--out", default="campaign-out", metavar="DIR", help="output directory")
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long to try reaching the --cluster scheduler (default 20)",
+    )
     run.add_argument(
         "--workers", type=int, default=None, help="local worker processes (default: the file's)"
     )
@@ -38,11 +52,11 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="MODULE",
         help="a module each local worker imports first, calling its campaign_setup() if any"
-        " (plugins; the tests plant the fuzz canary this way)",
+        " (plugins; the tests plant the fuzz canary this way); repeatable (default: none)",
     )
     run.set_defaults(handler=cmd_run)
     rep = sub.add_parser("report", help="write OUT/report.html and OUT/report.json")
-    rep.add_argument("out", metavar="DIR")
+    rep.add_argument("out", metavar="DIR", help="the campaign's output directory")
     rep.set_defaults(handler=cmd_report)
     camp.set_defaults(handler=lambda _args: _usage(camp))
 
@@ -66,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _err(f"{args.config}: {exc}")
     if args.workers is not None and not 1 <= args.workers <= 1024:
         return _err("--workers must be between 1 and 1024")
+    if not 0 < args.connect_timeout <= 3600:
+        return _err("--connect-timeout must be between 0 and 3600 seconds")
     store = CampaignStore(args.out)
     try:
         store.create()
@@ -85,7 +101,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             where = f"{workers} local worker processes"
         else:
-            executor = DaskEngine(args.cluster, database, hard_timeout_s=hard_timeout)
+            executor = DaskEngine(
+                args.cluster,
+                database,
+                hard_timeout_s=hard_timeout,
+                connect_timeout_s=args.connect_timeout,
+            )
             where = f"the Dask cluster at {args.cluster} ({executor.slots()} worker threads)"
     except EngineError as exc:
         return _err(str(exc))

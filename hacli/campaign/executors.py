@@ -121,12 +121,13 @@ class LocalProcesses:
     def slots(self) -> int:
         return len(self._slots)
 
-    def worker_pids(self) -> list[int | None]:
-        """Each slot's worker PID and whether it is busy (for tests and logs)."""
-        return [slot.process.pid for slot in self._slots]
-
-    def busy_pids(self) -> list[int]:
-        return [s.process.pid for s in self._slots if s.spec is not None and s.process.pid]
+    def busy(self) -> list[tuple[int, str]]:
+        """(worker PID, shard) of every worker running a shard now."""
+        return [
+            (s.process.pid, s.spec.shard_id)
+            for s in self._slots
+            if s.spec is not None and s.process.pid is not None
+        ]
 
     def submit(self, spec: ShardSpec) -> None:
         self._queue.append(spec)

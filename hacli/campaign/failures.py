@@ -1,10 +1,10 @@
 """Failures: replayed where they were found, de-duplicated where they are kept.
 
-A shard that finds a failure replays its shrunk schedule at once, on the same
-worker, through the same path as the printed ``hacore simulate`` command
-(:func:`replay_failure`): that checks the reproducer and gives the timeline
-picture (:func:`sims.report.svg_timeline`) and the node logs (the SQLite event
-store, readable with ``hacore log show``).
+A shard that finds a failure runs the printed ``hacore simulate`` command at
+once, verbatim, on the same worker (:func:`replay_failure`): that checks the
+reproducer and gives the timeline picture (``--timeline``, drawn by
+:func:`sims.report.svg_timeline`) and the node logs (``--log``: the SQLite
+event store, readable with ``hacore log show``).
 
 The coordinator keeps one directory per distinct failure, keyed by the violated
 invariants and the shrunk schedule (:func:`failure_key`): the first shard to
@@ -15,18 +15,16 @@ own configuration and replay command).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import os
+import shlex
 import tempfile
 from typing import Any
 
-from hacli.campaign.config import Configuration
 from hacli.campaign.store import CampaignStore, OutputDirError, write_atomic
-from hacli.sim_logs import write_logs
-from sims import report
-from sims.faults import parse_schedule
-from sims.run import make_simulation
 
 
 def failure_key(invariants: list[str], schedule: str) -> str:
@@ -34,28 +32,39 @@ def failure_key(invariants: list[str], schedule: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def replay_failure(config: Configuration, sim_seed: int, schedule: str) -> dict[str, Any]:
-    """Run the reproducer; its verdict, timeline SVG and node logs (base64 SQLite)."""
-    result = make_simulation(
-        "custom",
-        sim_seed,
-        nodes=config.nodes,
-        policy=config.policy,
-        mode=config.mode,
-        witness=config.witness,
-        schedule=parse_schedule(schedule),
-    ).run()
+def replay_failure(command: str) -> dict[str, Any]:
+    """Run the printed reproducer, verbatim, through the ``hacore`` command (in
+    this process: a plugin or planted bug of the worker is in force, as it was
+    when the fuzzer found it), with ``--timeline`` and ``--log`` added; its
+    verdict (exit status 1: an invariant broke), violations, picture and logs."""
+    from hacli.main import main
+
+    argv = shlex.split(command)
+    if argv[:2] != ["hacore", "simulate"]:
+        raise ValueError(f"not a hacore simulate command: {command}")
     with tempfile.TemporaryDirectory(prefix="hacore-campaign-") as tmp:
-        path = os.path.join(tmp, "logs.sqlite")
-        write_logs(path, result)
-        with open(path, "rb") as fh:
-            logs = fh.read()
-    return {
-        "reproduced": not result.ok,
-        "violations": list(result.violations),
-        "timeline_svg": report.svg_timeline(result),
-        "logs_sqlite_b64": base64.b64encode(logs).decode(),
-    }
+        svg = os.path.join(tmp, "timeline.svg")
+        logs = os.path.join(tmp, "logs.sqlite")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            status = main([*argv[1:], "--timeline", svg, "--log", logs, "--json"])
+        try:
+            verdict = json.loads(printed.getvalue().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            verdict = {}
+        artifacts: dict[str, Any] = {
+            "reproduced": status == 1,
+            "violations": list(verdict.get("violations", [])),
+            "timeline_svg": None,
+            "logs_sqlite_b64": None,
+        }
+        if os.path.exists(svg):
+            with open(svg, encoding="utf-8") as fh:
+                artifacts["timeline_svg"] = fh.read()
+        if os.path.exists(logs):
+            with open(logs, "rb") as fh:
+                artifacts["logs_sqlite_b64"] = base64.b64encode(fh.read()).decode()
+    return artifacts
 
 
 class FailureBook:
@@ -105,13 +114,16 @@ class FailureBook:
                 "logs": None,
             }
             if artifacts is not None:
-                write_atomic(os.path.join(directory, "timeline.svg"), artifacts["timeline_svg"])
-                logs = base64.b64decode(artifacts["logs_sqlite_b64"])
-                write_atomic(os.path.join(directory, "logs.sqlite"), logs)
                 case["reproduced"] = artifacts["reproduced"]
                 case["replay_violations"] = artifacts["violations"]
-                case["timeline"] = "timeline.svg"
-                case["logs"] = "logs.sqlite"
+                if artifacts["timeline_svg"] is not None:
+                    path = os.path.join(directory, "timeline.svg")
+                    write_atomic(path, artifacts["timeline_svg"])
+                    case["timeline"] = "timeline.svg"
+                if artifacts["logs_sqlite_b64"] is not None:
+                    logs = base64.b64decode(artifacts["logs_sqlite_b64"])
+                    write_atomic(os.path.join(directory, "logs.sqlite"), logs)
+                    case["logs"] = "logs.sqlite"
             self.cases[key] = case
         if all(o["shard"] != record["shard"] for o in case["occurrences"]):
             case["occurrences"].append(occurrence)

@@ -164,7 +164,10 @@ def render_html(summary: dict[str, Any], store: CampaignStore) -> str:
         parts.append(
             _table(
                 ["shard", "configuration", "worker", "replay"],
-                [[o["shard"], o["config"], o["worker"], o["command"]] for o in case["occurrences"]],
+                [
+                    [o["shard"].rsplit("--", 1)[-1], o["config"], o["worker"], o["command"]]
+                    for o in case["occurrences"]
+                ],
             )
         )
     parts.append("<h2>Schedules per configuration</h2>")
@@ -188,6 +191,10 @@ def render_html(summary: dict[str, Any], store: CampaignStore) -> str:
         )
     )
     parts.append("<h2>Progress over time</h2>")
+    parts.append(
+        "<p>Schedules run (up) against the time since the first shard started (across);"
+        " a red dot: a shard that found a failure.</p>"
+    )
     parts.append(_progress_svg(summary["progress"]))
     parts.append(
         f"<h2>Table coverage: {cov['cells_hit']} of {cov['cells']} (role, input, rule) cells</h2>"

@@ -48,9 +48,9 @@ class Progress:
 class ProgressBar:
     """One line on a terminal (redrawn), one line per tenth in a log file."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self.last_tenth = -1
         self.printed_failures = 0
 

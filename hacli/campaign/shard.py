@@ -37,11 +37,20 @@ from sims.fuzz import cli_hypothesis_home, run_fuzz
 
 
 class KeyedDatabase(ExampleDatabase):
-    """A shared example database seen through a per-configuration prefix.
+    """A shared example database seen through a per-configuration prefix, and
+    never forgetting.
 
     Hypothesis keys its saved examples by the test function, which is the same
     for every configuration; the prefix keeps a 3-node failure from being
-    replayed as a (meaningless) 2-node choice sequence."""
+    replayed as a (meaningless) 2-node choice sequence.
+
+    Append-only: hypothesis deletes (or moves aside) a saved failure that no
+    longer fails, and the last shrink steps it superseded. In a campaign, a
+    failure saved by one shard may not fail in another (its seed differs, so
+    does the simulator's noise); deleting it there would take it from every
+    later shard. So deletes are dropped and moves copy: every shard of the
+    configuration replays every failure found so far first (hypothesis tries
+    the smallest saved example, then a sample)."""
 
     def __init__(self, inner: ExampleDatabase, prefix: str) -> None:
         super().__init__()
@@ -57,10 +66,10 @@ class KeyedDatabase(ExampleDatabase):
         return self.inner.fetch(self.prefix + key)
 
     def delete(self, key: bytes, value: bytes) -> None:
-        self.inner.delete(self.prefix + key, value)
+        """Dropped: see the class's docstring."""
 
     def move(self, src: bytes, dest: bytes, value: bytes) -> None:
-        self.inner.move(self.prefix + src, self.prefix + dest, value)
+        self.inner.save(self.prefix + dest, value)  # a copy: ``src`` keeps it
 
 
 def worker_name() -> str:
@@ -132,9 +141,8 @@ def run_shard(spec_json: dict[str, Any], database: str | None) -> dict[str, Any]
             "schedule": outcome.failure.schedule,
             "sim_seed": int(match.group(1)) if match else None,
         }
-        if match:
-            # Replayed here, where the bug was found (same code, same plugins).
-            artifacts = replay_failure(cfg, int(match.group(1)), outcome.failure.schedule)
+        # Replayed here, where the bug was found (same code, same plugins).
+        artifacts = replay_failure(outcome.failure.command)
     return {
         "shard": spec.shard_id,
         "spec": spec.to_json(),
