@@ -38,6 +38,7 @@ from adapters.galera.quarantine import read_rows, verify
 from adapters.galera.sql import Endpoint, Unavailable
 from adapters.galera.state_files import read_grastate
 from adapters.lab.galera import GaleraLab
+from hacli.main import main
 from hacore.bootstrap import RecoveredPosition, choose_bootstrap
 from hacore.ports import Done, Failed
 from hacore.roles import Mode, Policy, Role
@@ -132,10 +133,13 @@ def test_kill_active_with_garbd_stays_primary() -> None:
 
 def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: int = 0) -> None:
     bases = (("n1", 1 + 1_000_000 * round_), ("n2", 100_000 + 1_000_000 * round_))
+    epoch = 2 + round_
     writers = {n: Writer(g, n, ids(base)) for n, base in bases}
     assert writers["n1"].write(5) == 5  # before the split: replicated to both
     before = {n: g.probe(n).status.last_committed for n in writers}  # type: ignore[union-attr]
     g.lab.partition([["n1"], ["n2"]])
+    # the partition cuts VRRP too: both keepalived become MASTER, both may write
+    g.lab.wait_for(lambda st: st["n1"] == st["n2"] == "MASTER", 20)
     for n in writers:
         wait_until(lambda n=n: non_primary(g, n), 30, f"{n} non-Primary in the partition")
     # availability-first with two voters: both VRRP masters are allowed to bootstrap
@@ -154,7 +158,7 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     cfg = lab_config(g, Mode.AVAILABILITY_FIRST, policy)
     facts = [
         SideFacts(
-            n, epoch=2, priority=cfg.node(n).priority, address=cfg.node(n).address_number,
+            n, epoch=epoch, priority=cfg.node(n).priority, address=cfg.node(n).address_number,
             committed=g.probe(n).status.last_committed,  # type: ignore[union-attr]
             changes=len(writers[n].acked) - split_acked[n],
         )
@@ -162,20 +166,31 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     ]  # fmt: skip
     winner = choose_winner(policy, facts[0], facts[1])
     assert winner is not None
+    vrrp_master = g.lab.wait_for_one_master(20)  # after the heal VRRP elects one again
+    if policy is Policy.VRRP_WINNER:
+        assert winner == vrrp_master
     loser = "n2" if winner == "n1" else "n1"
     # through the runtime's port, as the dispatcher calls it for the demotion plan
-    port = port_for(g, loser, epoch=2)
-    key = f"{loser}/plan-7/rejoin_galera/1"
+    port = port_for(g, loser, epoch=epoch)
+    plan_key = f"{loser}/plan-{7 + round_}"  # plan ids never repeat in a node's log
+    key = f"{plan_key}/rejoin_galera/1"
     rejected = port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120))
     assert isinstance(rejected, Failed) and "quarantine" in rejected.reason
     assert read_grastate(g.server(loser).grastate_path) is not None  # nothing discarded
-    qkey = f"{loser}/plan-7/quarantine_divergent/1/galera.quarantine"
+    qkey = f"{plan_key}/quarantine_divergent/1/galera.quarantine"
     assert isinstance(port.quarantine(key=qkey, deadline=deadline_in(60)), Done)
     again = port.quarantine(key=qkey.replace("/1/", "/2/"), deadline=deadline_in(60))
     assert isinstance(again, Done) and "already dumped" in again.detail  # nothing twice
-    dumps = [d for d in (g.lab.dir / "quarantine").iterdir() if d.is_dir()]
-    assert len(dumps) == 1 and dumps[0].name.startswith(f"epoch-2_node-{loser}_")
-    receipt = verify(dumps[0])
+    # a write after the dump: the dump no longer covers the node, so no forced SST
+    assert writers[loser].write(1) == 1
+    stale = port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120))
+    assert isinstance(stale, Failed) and "quarantine again" in stale.reason
+    fresh = port.quarantine(key=qkey.replace("/1/", "/3/"), deadline=deadline_in(60))
+    assert isinstance(fresh, Done) and "already" not in fresh.detail
+    prefix = f"epoch-{epoch}_node-{loser}_"
+    dumps = sorted(d for d in (g.lab.dir / "quarantine").iterdir() if d.name.startswith(prefix))
+    assert len(dumps) == 2
+    receipt = verify(dumps[-1])
     offset = g.server(loser).log_offset()
     assert isinstance(port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120)), Done)
     assert g.server(loser).state_transfer_since(offset) == "SST"
@@ -269,8 +284,13 @@ def test_all_killed_during_writes_core_bootstraps_the_highest_seqno() -> None:
 # ------------------------------------------------------------------ test 5 --
 
 
-def test_bad_input_gives_typed_errors_and_uncertain_observations() -> None:
+def test_bad_input_gives_typed_errors_and_uncertain_observations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with galera_lab(2) as g:
+        assert main(["lab", "status", "--state-dir", str(g.lab.dir)]) == 0
+        shown = capsys.readouterr().out
+        assert "galera:" in shown and shown.count("Primary, Synced, size 2") == 2
         ep = g.endpoint("n1")
         wrong = probe(ep, Credentials("hacore", "wrong-password-xyz"), 2.0)
         assert wrong.uncertain is Unavailable.AUTH and "wrong-password" not in wrong.describe()

@@ -13,10 +13,12 @@ What the port's arguments do not say, the adapter decides from what it sees:
   ``pc.bootstrap`` only with ``bootstrap_allowed``.
 * ``quarantine`` dumps the business schemas once per plan (the key's
   ``.../plan-N`` prefix): a retry finds the verified dump and copies nothing
-  twice.
+  twice, unless the node committed since (then it dumps again).
 * ``rejoin``: a node in a Primary component smaller than the cluster (it was
   forced primary, so it may hold writes nobody else has) is a split-brain
-  side: it rejoins by forced SST, and only with this plan's verified dump. A
+  side: it rejoins by forced SST, and only with this plan's verified dump of
+  this node taken after its last commit (``wsrep_last_committed`` is recorded
+  inside the dump's snapshot). A
   node that is non-Primary (it could not commit anything) rejoins keeping its
   state, so it may IST.
 """
@@ -122,9 +124,12 @@ class GaleraPortAdapter:
         done = self._receipt_for(key)
         if done is not None:
             try:
-                return Done(detail=f"already dumped: {verify(done).name}")
+                receipt = verify(done)
+                now = node.observe().status
+                if now is not None and now.last_committed <= receipt.committed:
+                    return Done(detail=f"already dumped: {receipt.name}")
             except QuarantineError:
-                pass  # damaged: dump again
+                pass  # damaged, or the node committed since: dump again
         try:
             receipt = quarantine(
                 node.endpoint, node.creds, schemas=self.schemas, root=self.quarantine_root,
@@ -153,10 +158,18 @@ class GaleraPortAdapter:
             return Uncertain(f"cannot tell whether it is a split-brain side: {obs.describe()}")
         if s is not None and s.synced and s.cluster_size >= self.cluster_size:
             return Done(detail=f"already a member: {obs.describe()}")
-        split_side = s is not None and s.primary and s.cluster_size < self.cluster_size
-        if split_side:
+        if s is not None and s.primary and s.cluster_size < self.cluster_size:
             dump = self._receipt_for(key)
             if dump is None:
                 return Failed("a forced primary must quarantine before its forced SST")
+            try:
+                receipt = verify(dump)
+            except QuarantineError as exc:
+                return Failed(f"quarantine not verified: {exc}")
+            if receipt.node != self.name or receipt.committed < s.last_committed:
+                return Failed(
+                    f"the dump {receipt.name} (committed {receipt.committed}) does not cover "
+                    f"this node's {s.last_committed} commits: quarantine again"
+                )
             return _port(node.rejoin(force_sst=True, quarantine=dump))
         return _port(node.rejoin(force_sst=False))
