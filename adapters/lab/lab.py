@@ -390,7 +390,8 @@ class Lab:
             preempt_delay=node.preempt_delay,
             start_as_master=node.start_as_master,
             # dynamic priority bias: `set_bias` writes an integer added to the priority
-            track_files=(TrackFile("bias", "/tmp/bias", weight=1),),
+            # (not for the address owner: keepalived ignores an owner's tracking)
+            track_files=() if node.priority == 255 else (TrackFile("bias", "/tmp/bias", weight=1),),
         )
         # Paths as keepalived sees them: the node directory is bound over /tmp.
         cfg = KeepalivedConfig(
@@ -536,7 +537,12 @@ class Lab:
             return WITNESS_IP
         return self.node(name).ip
 
-    def _apply_rules(self) -> None:
+    def _apply_rules(self) -> tuple[float, float]:
+        """Rewrite every namespace's rules, one nft run each. Returns the monotonic times the
+        first and the last namespace's rules were in place: a new cut takes effect with
+        the first of its two ends (either end's rules drop the pair both ways), a removed
+        one with the last."""
+        first: float | None = None
         p = self.state.prefix
         members = [(n.name, n.netns) for n in self.state.nodes]
         if self.state.witness:
@@ -559,13 +565,18 @@ class Lab:
                 for chain in ("input", "output"):
                     script += f"add rule inet {p} {chain} {match}drop\n"
             net.nft(ns, script)
+            if first is None:
+                first = time.monotonic()
+        last = time.monotonic()
+        return (last if first is None else first), last
 
     def _all_members(self) -> list[str]:
         names = [n.name for n in self.state.nodes]
         return names + (["w"] if self.state.witness else [])
 
-    def partition(self, groups: Sequence[Sequence[str]]) -> None:
-        """Cut every pair across groups, both directions; nodes not named form one more group."""
+    def partition(self, groups: Sequence[Sequence[str]]) -> float:
+        """Cut every pair across groups, both directions; nodes not named form one more group.
+        Returns when the first namespace's rules were in place (see ``_apply_rules``)."""
         everyone = self._all_members()
         named = [x for g in groups for x in g]
         for x in named:
@@ -583,19 +594,29 @@ class Lab:
                         cuts.add((a, b))
                         cuts.add((b, a))
         self.state.cuts = [list(c) for c in sorted(cuts)]
-        self._apply_rules()
+        t, _ = self._apply_rules()
         self.save()
+        return t
 
-    def isolate(self, name: str) -> None:
+    def isolate(self, name: str) -> float:
         self.node(name)
-        self.partition([[name]])
+        return self.partition([[name]])
 
-    def heal(self) -> None:
-        """Remove every partition and loss rule."""
+    def uncut(self, src: str, dst: str) -> float:
+        """Let ``src``'s packets reach ``dst`` again (one direction of a partition)."""
+        self.state.cuts = [c for c in self.state.cuts if c != [src, dst]]
+        _, t = self._apply_rules()
+        self.save()
+        return t
+
+    def heal(self) -> float:
+        """Remove every partition and loss rule; returns when the last namespace's rules
+        were in place (see ``_apply_rules``)."""
         self.state.cuts = []
         self.state.loss = {}
-        self._apply_rules()
+        _, t = self._apply_rules()
         self.save()
+        return t
 
     def set_loss(self, name: str, pct: int) -> None:
         if name != "w":
