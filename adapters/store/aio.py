@@ -25,7 +25,7 @@ from adapters.store.errors import ConcurrentWriteError, NotAStoreError, StoreErr
 from adapters.store.upcast import DEFAULT_UPCASTERS, UpcasterRegistry
 from hacore import codec
 from hacore.config import ClusterConfig
-from hacore.log import LogRecord, make_records, new_record
+from hacore.log import LogRecord, make_records
 
 
 class AsyncSqliteStore:
@@ -101,7 +101,11 @@ class AsyncSqliteStore:
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             )
             tables = {row[0] for row in rows}
-            empty = created or os.path.getsize(self.path) == 0
+            empty = (
+                created
+                or os.path.getsize(self.path) == 0
+                or await conn.execute_fetchall("SELECT 1 FROM sqlite_master LIMIT 1") == []
+            )
             fresh = not tables and not self.readonly and empty
             if not fresh and "meta" not in tables:  # before any PRAGMA that could write
                 raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
@@ -173,9 +177,10 @@ class AsyncSqliteStore:
 
     async def nodes(self) -> list[str]:
         try:
-            return [str(row[0]) for row in await self._conn.execute_fetchall(core.SELECT_NODES)]
+            rows = await self._conn.execute_fetchall(core.SELECT_NODES)
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
+        return core.checked_nodes(list(rows), self.path)
 
     async def config(self) -> ClusterConfig | None:
         rows = list(
@@ -193,8 +198,7 @@ class AsyncSqliteStore:
             except sqlite3.Error as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        records = [new_record(*row) for row in rows]
-        return records, [(int(a), int(b), str(c)) for a, b, c in marks]
+        return core.records_from_rows(node, list(rows)), core.batches_from_rows(node, list(marks))
 
     async def records(self, node: str, since: int = 1) -> list[LogRecord]:
         try:
@@ -203,7 +207,7 @@ class AsyncSqliteStore:
             )
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return [new_record(*row) for row in rows]
+        return core.records_from_rows(node, list(rows))
 
     async def messages(self, node: str, since: int = 1) -> list[codec.Message]:
         decode = self.upcasters.decode

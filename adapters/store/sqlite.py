@@ -31,7 +31,7 @@ from hacore import codec
 from hacore import events as ev
 from hacore.config import ClusterConfig
 from hacore.evolve import evolve
-from hacore.log import ChainError, LogRecord, make_records, new_record
+from hacore.log import ChainError, LogRecord, make_records
 from hacore.state import NodeState
 
 
@@ -120,7 +120,11 @@ class SqliteStore:
                 row[0]
                 for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
-            fresh = not tables and not self.readonly and (created or self._empty_file())
+            fresh = (
+                not tables
+                and not self.readonly
+                and (created or self._empty_file() or core.is_empty_database(conn))
+            )
             if not fresh and "meta" not in tables:  # before any PRAGMA that could write
                 raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             if not self.readonly:
@@ -198,13 +202,11 @@ class SqliteStore:
 
     def _load(self, node: str) -> tuple[list[LogRecord], list[tuple[int, int, str]]]:
         try:
-            records = [new_record(*row) for row in self._conn.execute(core.SELECT_RECORDS, (node,))]
-            batches: list[tuple[int, int, str]] = self._conn.execute(
-                core.SELECT_BATCHES, (node,)
-            ).fetchall()
+            rows = self._conn.execute(core.SELECT_RECORDS, (node,)).fetchall()
+            marks = self._conn.execute(core.SELECT_BATCHES, (node,)).fetchall()
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return records, batches
+        return core.records_from_rows(node, rows), core.batches_from_rows(node, marks)
 
     def _read_begin(self) -> None:
         try:
@@ -213,8 +215,13 @@ class SqliteStore:
             raise core.map_sqlite_error(exc, self.path, "read") from None
 
     def _read_end(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+        """End a read snapshot. Nothing was written, so a failing COMMIT (a damaged
+        file) is rolled back quietly: it must not hide the error being raised."""
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
 
     def _rollback(self) -> None:
         try:
@@ -242,9 +249,17 @@ class SqliteStore:
 
     def nodes(self) -> list[str]:
         try:
-            return [row[0] for row in self._conn.execute(core.SELECT_NODES)]
+            rows = self._conn.execute(core.SELECT_NODES).fetchall()
         except sqlite3.Error as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
+        return core.checked_nodes(rows, self.path)
+
+    def meta_keys(self) -> set[object]:
+        """The keys of the ``meta`` table as stored (any type, for ``hacore log verify``)."""
+        try:
+            return {row[0] for row in self._conn.execute("SELECT key FROM meta")}
+        except sqlite3.Error as exc:
+            raise core.map_sqlite_error(exc, self.path, "read meta") from None
 
     @property
     def config(self) -> ClusterConfig | None:
@@ -271,8 +286,7 @@ class SqliteStore:
                 rows = cursor.fetchall()
             except sqlite3.Error as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-            for row in rows:
-                yield new_record(*row)
+            yield from core.records_from_rows(node, rows)
             if len(rows) < core.PAGE:
                 return
             seq = rows[-1][0] + 1
