@@ -157,6 +157,17 @@ def test_invalid_utf8_in_a_text_column_is_a_failed_check(store_file: Path, comma
     assert "not UTF-8" in out + err and "Traceback" not in out + err
 
 
+def test_a_schema_name_that_is_not_utf8_is_damage_not_a_traceback(store_file: Path) -> None:
+    conn = sqlite3.connect(store_file, isolation_level=None)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET name = CAST(x'6e6fff' AS TEXT) WHERE name = 'nodes'")
+    conn.close()
+    for command in ("verify", "show", "replay"):
+        code, out, err = run_cli("log", command, str(store_file))
+        assert code in (1, 2) and "not UTF-8" in out + err, (command, out, err)
+        assert "Traceback" not in out + err
+
+
 def test_a_wrongly_typed_column_names_the_record(store_file: Path) -> None:
     _set(store_file, "UPDATE records SET seq = 'x' WHERE node = 'a' AND seq = 5")
     code, out, _ = run_cli("log", "verify", str(store_file))
@@ -269,9 +280,9 @@ def check_store(tmp: Path, case: Damage) -> None:
     path.write_bytes(data)
     if updates:
         conn = sqlite3.connect(path, isolation_level=None)
-        for table, column, value, row in updates:
+        for table, column, literal, row in updates:
             with contextlib.suppress(sqlite3.IntegrityError):  # NOT NULL, UNIQUE: not applied
-                _update(conn, table, column, value, row)
+                _update(conn, table, column, literal, row)
         conn.close()
     original = _content_of_template()
     codes = {}

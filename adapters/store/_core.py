@@ -282,10 +282,17 @@ def verify_continuation(node: str, head: Head, records: Sequence[LogRecord]) -> 
 # -- errors --------------------------------------------------------------------
 
 
-def map_sqlite_error(exc: sqlite3.Error, path: str, doing: str) -> StoreError:
+# What reading a damaged file can raise: SQLite's errors, and the sqlite3
+# module's own UnicodeDecodeError for a schema or message text that is not UTF-8.
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def map_sqlite_error(exc: sqlite3.Error | UnicodeDecodeError, path: str, doing: str) -> StoreError:
     """Translate an sqlite3 error into the store's typed errors."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     where = f"{path}: {doing}"
+    if isinstance(exc, UnicodeDecodeError):
+        return StoreDamagedError(f"{where}: the file holds text that is not UTF-8")
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code == 13:  # SQLITE_FULL
         return StoreFullError(f"{where}: disk or page quota full; nothing was written ({exc})")
     if code == 26:  # SQLITE_NOTADB

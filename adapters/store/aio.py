@@ -80,7 +80,7 @@ class AsyncSqliteStore:
                 )
             else:
                 conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, path, "open") from None
         store = cls(path, conn, readonly=readonly, synchronous=synchronous, upcasters=upcasters)
         try:
@@ -132,7 +132,7 @@ class AsyncSqliteStore:
                 await self._write(init, "create")
                 return
             meta = {str(k): str(v) for k, v in await conn.execute_fetchall("SELECT * FROM meta")}
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "open") from None
         if meta.get("format") != core.FORMAT or meta.get("schema") != core.SCHEMA_VERSION:
             raise NotAStoreError(f"{self.path}: not a hacore event store of schema 1")
@@ -159,7 +159,7 @@ class AsyncSqliteStore:
                 result = await fn()
                 await conn.execute("COMMIT")
                 return result
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, doing) from None
             except BaseException:
@@ -178,7 +178,7 @@ class AsyncSqliteStore:
     async def nodes(self) -> list[str]:
         try:
             rows = await self._conn.execute_fetchall(core.SELECT_NODES)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
         return core.checked_nodes(list(rows), self.path)
 
@@ -195,7 +195,7 @@ class AsyncSqliteStore:
                 rows = await self._conn.execute_fetchall(core.SELECT_RECORDS, (node,))
                 marks = await self._conn.execute_fetchall(core.SELECT_BATCHES, (node,))
                 await self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
         return core.records_from_rows(node, list(rows)), core.batches_from_rows(node, list(marks))
@@ -205,7 +205,7 @@ class AsyncSqliteStore:
             rows = await self._conn.execute_fetchall(
                 core.SELECT_RECORDS_PAGE, (node, max(since, 1), -1)
             )
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
         return core.records_from_rows(node, list(rows))
 

@@ -101,7 +101,7 @@ class SqliteStore:
                 )
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, path, "open") from None
         store = cls(path, conn, readonly=readonly, synchronous=synchronous, upcasters=upcasters)
         try:
@@ -148,7 +148,7 @@ class SqliteStore:
                 conn.execute("COMMIT")
                 return
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             self._rollback()
             raise core.map_sqlite_error(exc, self.path, "open") from None
         if meta.get("format") != core.FORMAT:
@@ -204,14 +204,14 @@ class SqliteStore:
         try:
             rows = self._conn.execute(core.SELECT_RECORDS, (node,)).fetchall()
             marks = self._conn.execute(core.SELECT_BATCHES, (node,)).fetchall()
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
         return core.records_from_rows(node, rows), core.batches_from_rows(node, marks)
 
     def _read_begin(self) -> None:
         try:
             self._conn.execute("BEGIN")  # one snapshot for a multi-statement read
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "read") from None
 
     def _read_end(self) -> None:
@@ -238,7 +238,7 @@ class SqliteStore:
             result = fn(*args)
             conn.execute("COMMIT")
             return result
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             self._rollback()
             raise core.map_sqlite_error(exc, self.path, doing) from None
         except BaseException:
@@ -250,7 +250,7 @@ class SqliteStore:
     def nodes(self) -> list[str]:
         try:
             rows = self._conn.execute(core.SELECT_NODES).fetchall()
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
         return core.checked_nodes(rows, self.path)
 
@@ -258,14 +258,14 @@ class SqliteStore:
         """The keys of the ``meta`` table as stored (any type, for ``hacore log verify``)."""
         try:
             return {row[0] for row in self._conn.execute("SELECT key FROM meta")}
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "read meta") from None
 
     @property
     def config(self) -> ClusterConfig | None:
         try:
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "read config") from None
         return None if row is None else config_from_json(row[0])
 
@@ -284,7 +284,7 @@ class SqliteStore:
             try:
                 cursor = self._conn.execute(core.SELECT_RECORDS_PAGE, (node, seq, core.PAGE))
                 rows = cursor.fetchall()
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
             yield from core.records_from_rows(node, rows)
             if len(rows) < core.PAGE:
@@ -350,7 +350,7 @@ class SqliteStore:
                         message = slow(type_name, v, payload)
                     assert isinstance(message, ev.Event)
                     state = evolve(state, message)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"replay node {node}") from None
         return state
 
@@ -396,7 +396,7 @@ class SqliteStore:
         try:
             try:
                 head = self._head(node)
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
             if self._verified.get(node) != head:
                 self.verify_node(node)
