@@ -57,7 +57,9 @@ def _write_raw(d: Path, state: LabState) -> None:
 @pytest.fixture
 def victim() -> Iterator[subprocess.Popen[bytes]]:
     """A process the forged lab.json names, with its true start time."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
     yield proc
     proc.kill()
     proc.wait(5)

@@ -47,6 +47,7 @@ from adapters.keepalived.config import (
 from adapters.keepalived.fifo import FifoRecord, LineKind, MalformedLine, parse_line
 from adapters.lab import net, state_file
 from adapters.lab.net import LabError
+from hacore import codec
 
 DEFAULT_ROOT = Path("/run/hacore-lab")
 SUBNET = "10.77.0"
@@ -657,12 +658,13 @@ class Lab:
             if not path.exists():
                 continue
             for seq, raw in enumerate(path.read_text().splitlines(), start=1):
-                try:
-                    obj = json.loads(raw)
+                try:  # a torn or damaged line of the recorder's: skipped, never fatal
+                    obj = codec.parse_json(raw)
                     rec = parse_line(obj["line"], seq)
-                except (ValueError, KeyError, MalformedLine):
+                    t = float(obj["t"])
+                except (ValueError, KeyError, TypeError, MalformedLine):  # JsonError: a ValueError
                     continue
-                out.append(Transition(float(obj["t"]), node.name, rec))
+                out.append(Transition(t, node.name, rec))
         out.sort(key=lambda tr: (tr.t, tr.node))
         return out
 
