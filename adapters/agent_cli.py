@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -102,7 +104,20 @@ def cmd_agent(args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return asyncio.run(main())
+    loop = asyncio.new_event_loop()
+    try:
+        code = loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()  # does not wait for worker threads (asyncio.run would)
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
+        # A port call still runs past its deadline: its outcome was already taken
+        # as Uncertain and everything durable is committed, so stopping must not
+        # wait for it (the interpreter would join the thread at exit).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _command(args: argparse.Namespace, message: dict[str, Any]) -> int:

@@ -9,10 +9,12 @@ source of truth stays the notify_fifo.
 It runs as root, so it trusts nothing another user could have placed: the
 socket must be a socket owned by root (or by the user running this command),
 the record directory a real directory of the same owner writable by nobody
-else (created 0700), the record file a regular file of that owner opened
-without following a symlink (created 0600). A message counts as delivered
-only when the agent acknowledged it; a listener that never answers gets the
-message recorded instead (the agent may then see it twice, never zero times).
+else (the default one, or $HACORE_NOTIFY_RECORD's, is created 0700; the
+directory of an explicit --record PATH must exist), the record file a
+regular file of that owner opened without following a symlink (created
+0600). A message counts as delivered only when the agent acknowledged it; a
+listener that never answers gets the message recorded instead (the agent may
+then see it twice, never zero times).
 
 Exit codes: 0 acknowledged or recorded, 1 could do neither, 2 bad arguments.
 """
@@ -65,7 +67,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--record",
         default=None,
-        help=f"record file when no agent listens (default ${RECORD_ENV} or {DEFAULT_RECORD})",
+        help="record file when no agent listens, in an existing directory"
+        f" (default: ${RECORD_ENV} or {DEFAULT_RECORD}, whose directory is created 0700)",
     )
     p.set_defaults(handler=run)
 
@@ -179,6 +182,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     sock = Path(args.socket or os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET)
     rec = Path(args.record or os.environ.get(RECORD_ENV) or DEFAULT_RECORD)
+    if args.record and not rec.parent.is_dir():
+        # A path given on the command line is taken as written: a typo must
+        # not make a new directory somewhere (as root) that nobody looks in.
+        print(
+            f"hacore notify: --record {args.record}: no directory {rec.parent}"
+            " (create it first; --record never creates one)",
+            file=sys.stderr,
+        )
+        return 2
     line = (json.dumps(message(n, time.time()), sort_keys=True) + "\n").encode()
     try:
         if forward(sock, line):

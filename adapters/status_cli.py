@@ -1,6 +1,10 @@
 """``hacore status``: the reference status table, from what can be observed here.
 
-Sources, each optional but the first:
+With ``--config FILE`` the local agent is asked (over its socket) for its view
+of the cluster, shown in the reference layout with checks and a verdict
+(:mod:`adapters.agent.status_report`; exit 0 healthy, 1 degraded, 2 cannot
+tell). Without an agent, ``--store FILE`` reads the event store, with these
+sources, each optional but the first:
 
 * the event store (``--store FILE``): the cluster configuration and, per node,
   the role and epoch its durable log holds (replayed and verified);
@@ -8,11 +12,12 @@ Sources, each optional but the first:
   ``--node``): the VRRP state and whether it holds the VIP, read from the JSON
   dump keepalived writes on SIGJSON.
 
-Probes for k3s and Galera do not exist yet, so those checks print as "not
+In the ``--store`` form no service is probed, so those checks print as "not
 observed" rather than being guessed (see :mod:`hacore.status`).
 
-Exit codes: 0 the verdict is healthy; 1 it is not (or two nodes hold the VIP);
-2 bad usage, or a source that cannot be read (the message names it).
+Exit codes of the ``--store`` form: 0 the verdict is healthy; 1 it is not (or
+two nodes hold the VIP); 2 bad usage, or a source that cannot be read (the
+message names it).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from hacore.status import NodeObservation, render_table, verdict
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "status",
-        help="the cluster's status table from the store and keepalived",
+        help="the cluster's status: from the local agent (--config) or the event store",
         description=__doc__,
     )
     source = parser.add_mutually_exclusive_group(required=True)

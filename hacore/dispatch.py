@@ -158,9 +158,12 @@ class Budgets:
     effect_us: int = 5_000_000
 
 
-# Called after each persisted decision with the state before it: the
-# simulator's invariants and timeline, the agent's metrics.
+# Called after each persisted decision that has events, with the state before
+# it: the simulator's invariants and timeline, the agent's metrics.
 DecisionObserver = Callable[[NodeState, Decision], None]
+# Called for every input the log took (events or none), with the state before
+# it: the simulator's table coverage.
+InputObserver = Callable[[NodeState, inp.Input], None]
 
 _FAILURES_KEPT = 64
 
@@ -174,11 +177,13 @@ class Dispatcher:
         *,
         budgets: Budgets | None = None,
         observer: DecisionObserver | None = None,
+        on_input: InputObserver | None = None,
     ) -> None:
         self.node = node
         self.config: ClusterConfig = node.ctx.config
         self.budgets = budgets if budgets is not None else Budgets()
         self.observer = observer
+        self.on_input = on_input
         self.booted = False  # Booted is durable
         # Inputs waiting for the log, oldest first (Booted first after a restart).
         self.backlog: list[inp.Input] = []
@@ -287,6 +292,8 @@ class Dispatcher:
             return None
         if isinstance(received, inp.Booted):
             self.booted = True
+        if self.on_input is not None:
+            self.on_input(before, received)
         if not decision.events:
             return []
         if self.observer is not None:

@@ -1,4 +1,4 @@
-"""The discrete-event engine: a virtual clock, a heap and the run loop.
+r"""The discrete-event engine: a virtual clock, a heap and the run loop.
 
 Rules (each one is why the same seed gives the same logs, byte for byte)
 -----------------------------------------------------------------------
@@ -7,7 +7,11 @@ Rules (each one is why the same seed gives the same logs, byte for byte)
   priority (0: a heartbeat, delivered before a VRRP advert sent at the same
   instant; 1: everything else; 2: an injected fault, last at its instant) and
   then by insertion order, never by object identity.
-* One ``random.Random(seed)`` per run and nothing else random.
+* Randomness comes only from :class:`Stream`\ s, one per subsystem (the
+  network, the VIP's notify FIFO, plan-step durations and failures, clients,
+  the nemesis, each simulated service), each a ``random.Random`` seeded from
+  the run seed and the subsystem's name: a draw added in one subsystem never
+  reshuffles another's.
 * Nothing hangs: a run has an event budget and a wall-time budget
   (:meth:`Engine.set_budgets`). When one runs out the loop stops, the run is
   marked :attr:`Engine.stuck` and every later ``run_until`` returns at once;
@@ -33,14 +37,40 @@ from typing import Any
 Handler = Callable[[Any], None]
 
 
+class Stream:
+    """One subsystem's random numbers, derived from the run seed and its name
+    (a ``str`` seed is hashed with SHA-512 by ``random``: the same in every
+    process, whatever ``PYTHONHASHSEED``)."""
+
+    __slots__ = ("bits", "random")
+
+    def __init__(self, seed: int, name: str) -> None:
+        self.random = random.Random(f"{seed}/{name}")
+        self.bits = self.random.getrandbits
+
+    def draw(self, lo: int, hi: int) -> int:
+        """``randint(lo, hi)``, drawn exactly as it draws (``lo`` plus
+        ``getrandbits(k)`` retried until below the width), without its argument
+        checks: the same numbers, a third of the cost on the hot paths."""
+        width = hi - lo + 1
+        k = width.bit_length()
+        bits = self.bits
+        r = bits(k)
+        while r >= width:
+            r = bits(k)
+        return lo + r
+
+    def chance(self, p: float) -> bool:
+        return self.random.random() < p
+
+
 class Engine:
-    """Clock, heap and run loop; the simulation's mixins add the world."""
+    """Clock, heap and run loop; the simulation's parts add the world."""
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.seed = seed
         self.now = 0
         self._seq = itertools.count(1)  # insertion order breaks ties
-        self._bits = self.rng.getrandbits
         self.heap: list[tuple[int, int, int, Handler, Any]] = []
         self.events = 0
         self.event_budget: int | None = None  # events this run may process in all
@@ -60,23 +90,14 @@ class Engine:
         bookkeeping records the violation."""
         self.stuck = why
 
+    def stream(self, name: str) -> Stream:
+        return Stream(self.seed, name)
+
     def _observe(self) -> None:
         """Called after every ``run_until``; the metrics override it."""
 
     def push(self, at: int, fn: Handler, arg: Any, pri: int = 1) -> None:
         heapq.heappush(self.heap, (at, pri, next(self._seq), fn, arg))
-
-    def draw(self, lo: int, hi: int) -> int:
-        """``rng.randint(lo, hi)``, drawn exactly as it draws (``lo`` plus
-        ``getrandbits(k)`` retried until below the width), without its argument
-        checks: the same numbers, a third of the cost on the hot paths."""
-        width = hi - lo + 1
-        k = width.bit_length()
-        bits = self._bits
-        r = bits(k)
-        while r >= width:
-            r = bits(k)
-        return lo + r
 
     # Events between two looks at the wall clock (and at the event budget):
     # one comparison per event on the hot path, a clock read per batch.

@@ -513,7 +513,7 @@ def main_fuzz(
             )
         )
     elif message is None:
-        print(f"no invariant violated in {run} schedules ({elapsed:.1f} s)")
+        print(f"no invariant violated in {run} schedules ({elapsed:.3f} s)")
     else:
         print("INVARIANT VIOLATED (shrunk counterexample):")
         print(message)

@@ -1,4 +1,4 @@
-"""Simulated MariaDB Galera with real quorum semantics.
+"""Simulated MariaDB Galera with real quorum semantics, and its port.
 
 Components are the connected sets of up members (the witness, garbd, counts).
 A component is primary when it holds a majority of the **last primary
@@ -6,21 +6,48 @@ component it descends from** (Galera's rule: not a majority of all nodes, which
 would let a restarted stale node plus garbd form a primary), or when forced by
 ``pc.bootstrap``. Only a primary component takes writes, and a write is
 replicated synchronously to its members. Two primary components never merge:
-the demoting node's ``rejoin_galera`` SSTs from the other, discarding its
-divergent writes (``quarantine_divergent`` must have copied them first).
+the demoting node's ``rejoin`` SSTs from the other, discarding its divergent
+writes (the plan's quarantine must have copied them first).
+
+:class:`SimGalera` is the cluster-wide model (one per run); :class:`GaleraFake`
+is one node's :class:`hacore.ports.GaleraPort` over it. Each member's Galera
+state (history, gid, view) lives on its :class:`~sims.simnode.SimNode`: it is
+the node's disk and its mysqld.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hacore import inputs as inp
+from hacore.ports import Done, Failed, Outcome, Uncertain
 from sims.simnode import SimNode
-from sims.world import World
+
+if TYPE_CHECKING:
+    from sims.world import World
 
 
-class Galera(World):
-    """Components, primary-ness, IST/SST and rejoining."""
+# What a fake of a hung daemon answers (SimNode.hung).
+NO_ANSWER = Uncertain("no answer before the deadline")
 
-    def _galera_recompute(self) -> None:
-        members = [n for n in self.nodes if n.up and not n.g_held]
+
+class SimGalera:
+    """Components, primary-ness, IST/SST and rejoining, for the whole cluster."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.rng = world.stream("galera")
+        self.next_gid = 1
+        # Called after each recomputation (Gluster heals on the same membership).
+        self.after_recompute: Callable[[], None] = lambda: None
+
+    def component(self, n: SimNode) -> list[SimNode]:
+        return [m for m in self.w.data if m.up and m.g_primary and m.g_gid == n.g_gid]
+
+    def recompute(self) -> None:
+        w = self.w
+        members = [n for n in w.nodes if n.up and not n.g_held]
         seen: set[int] = set()
         for start in members:
             if start.index in seen:
@@ -32,17 +59,17 @@ class Galera(World):
                 cur = comp[i]
                 i += 1
                 for other in members:
-                    if other.index not in seen and self.connected(cur, other):
+                    if other.index not in seen and w.connected(cur, other):
                         seen.add(other.index)
                         comp.append(other)
             comp.sort(key=lambda x: x.index)
-            self._galera_component(comp)
-        for n in self.nodes:
+            self._component_changed(comp)
+        for n in w.nodes:
             if not n.up or n.g_held:
                 n.g_primary = False
-        self._gluster_sync()
+        self.after_recompute()
 
-    def _galera_component(self, comp: list[SimNode]) -> None:
+    def _component_changed(self, comp: list[SimNode]) -> None:
         """Galera's rule: a component is primary when it holds a majority of the last
         primary component it descends from (the witness, garbd, counts as a member)."""
         data = [n for n in comp if not n.is_witness]
@@ -57,7 +84,7 @@ class Galera(World):
                 gids.append(n.g_gid)
         if len(gids) >= 2:
             # Conflicting primary components never merge: each keeps its own
-            # members; the others wait. A demotion's rejoin_galera resolves it.
+            # members; the others wait. A demotion's rejoin resolves it.
             return
         if gids:
             part = [n for n in comp if n.g_primary and n.g_gid == gids[0]]
@@ -72,9 +99,9 @@ class Galera(World):
                 n.g_primary = False
             return
         donor = max(donors, key=lambda x: (x.g_gid, len(x.history), -x.index))
-        self._form(comp, donor, boot=False)
+        self.form(comp, donor, boot=False)
 
-    def _form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None:
+    def form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None:
         gid = self.next_gid
         self.next_gid += 1
         view = tuple(sorted(n.index for n in comp))
@@ -92,20 +119,21 @@ class Galera(World):
             n.history = list(theirs)  # IST: our history is a prefix of theirs
             return
         keep = set(theirs)
-        for w in mine:
-            if w not in keep:
-                self.discarded.append((self.now, n.name, w))
+        w = self.w
+        for x in mine:
+            if x not in keep:
+                w.discarded.append((w.now, n.name, x))
         n.history = list(theirs)  # SST
-        self.timeline.append((self.now, n.name, "galera SST (divergent writes discarded)"))
+        w.timeline.append((w.now, n.name, "galera SST (divergent writes discarded)"))
 
-    def _rejoin_donor(self, n: SimNode) -> SimNode | None:
+    def rejoin_donor(self, n: SimNode) -> SimNode | None:
         """The primary component a demoting node rejoins: not forced first, then size."""
         best: SimNode | None = None
         best_key: tuple[int, int, int] | None = None
-        for m in self.data:
-            if m is n or not m.g_primary or not self.connected(n, m):
+        for m in self.w.data:
+            if m is n or not m.g_primary or not self.w.connected(n, m):
                 continue
-            key = (0 if m.g_boot else 1, len(self._component(m)), -m.index)
+            key = (0 if m.g_boot else 1, len(self.component(m)), -m.index)
             if best_key is None or key > best_key:
                 best, best_key = m, key
         if best is None:
@@ -114,23 +142,94 @@ class Galera(World):
             return None  # already a member of it
         return best
 
-    def _rejoin(self, n: SimNode) -> None:
-        donor = self._rejoin_donor(n)
+    def _mark_synced(self) -> None:
+        """Histories shared by every data node (one primary component of all) are synced."""
+        data = self.w.data
+        first = data[0]
+        if all(m.up and m.g_primary and m.g_gid == first.g_gid for m in data):
+            for m in data:
+                m.synced_len = len(m.history)
+
+    # ------------------------------------------------ port operations ----
+
+    def make_primary(self, n: SimNode, bootstrap_allowed: bool) -> Outcome:
+        if n.g_held:  # the agent starts MariaDB now; it joins what it can
+            n.g_held = False
+            self.recompute()
+        if n.g_primary:
+            return Done()
+        if not bootstrap_allowed:
+            return Failed("galera: non-primary component and bootstrap not allowed")
+        w = self.w
+        comp = [m for m in w.nodes if m.up and (m is n or w.connected(n, m))]
+        self.form([m for m in comp if not m.g_primary], n, boot=True)
+        w.timeline.append((w.now, n.name, "galera pc.bootstrap"))
+        return Done()
+
+    def rejoin(self, n: SimNode) -> Outcome:
+        if n.g_held:  # quarantine ran first: MariaDB may start (and SST) now
+            n.g_held = False
+            self.recompute()
+        donor = self.rejoin_donor(n)
         if donor is not None:
-            comp = [m for m in self.nodes if m.up and m.g_primary and m.g_gid == donor.g_gid]
-            self._form([*comp, n], donor, boot=donor.g_boot)
-            return
-        if n.g_primary and n.g_boot and len(self._component(n)) == 1:
+            comp = [m for m in self.w.nodes if m.up and m.g_primary and m.g_gid == donor.g_gid]
+            self.form([*comp, n], donor, boot=donor.g_boot)
+            return Done()
+        if n.g_primary and n.g_boot and len(self.component(n)) == 1:
             # Restart MariaDB without bootstrap: leave the forced one-node component
             # and wait for a majority of the whole cluster.
             n.g_primary = False
             n.g_boot = False
-            n.g_view = tuple(m.index for m in self.nodes)
-            self._galera_recompute()
+            n.g_view = tuple(m.index for m in self.w.nodes)
+            self.recompute()
+        return Done()
 
-    def _mark_synced(self) -> None:
-        """Histories shared by every data node (one primary component of all) are synced."""
-        first = self.data[0]
-        if all(m.up and m.g_primary and m.g_gid == first.g_gid for m in self.data):
-            for m in self.data:
-                m.synced_len = len(m.history)
+    def quarantine(self, n: SimNode) -> Outcome:
+        """Compare with the primary component this node will rejoin (GTIDs), or,
+        unreachable, keep everything since the last full-cluster sync."""
+        donor = self.rejoin_donor(n)
+        kept = self.w.quarantine
+        if donor is not None:
+            theirs = set(donor.history)
+            for x in n.history:
+                if x not in theirs:
+                    kept.add(x)
+        else:
+            for x in n.history[n.synced_len :]:
+                kept.add(x)
+        return Done()
+
+
+class GaleraFake:
+    """One node's :class:`hacore.ports.GaleraPort` over the simulated cluster."""
+
+    def __init__(self, galera: SimGalera, node: SimNode) -> None:
+        self.galera = galera
+        self.node = node
+
+    def probe(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
+        n = self.node
+        return Done((inp.LocalProgress(self.galera.w.now, len(n.history)),))
+
+    def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
+        return self.galera.make_primary(self.node, bootstrap_allowed)
+
+    def rejoin(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
+        return self.galera.rejoin(self.node)
+
+    def fence_writes(self, *, fenced: bool, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
+        self.node.fenced = fenced
+        return Done()
+
+    def quarantine(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
+        return self.galera.quarantine(self.node)

@@ -1,27 +1,46 @@
-"""Node lifecycle (boot, crash) and feeding the real core.
+"""Node lifecycle (boot, crash) and the simulator's driver of the dispatcher.
 
-A data node runs ``hacore.node.Node`` over its :class:`~sims.simnode.SimLog`.
-What the simulated world observes reaches the core as an input stamped with
-the virtual time (:meth:`NodeLifecycle._feed`); the core's effects drive the
-simulated services (:meth:`NodeLifecycle._effect`). Every event handler first
-drops events of a previous incarnation (``_alive``) and queues events for a
-paused node until it resumes (``_defer``). A crash loses everything volatile
-(the core, the VRRP router, timers, running services) and keeps the log and
-the on-disk Galera state; a boot recovers the core from the log and tells it
-``Booted``.
+A data node runs ``hacore.node.Node`` over its :class:`~sims.simnode.SimLog`,
+inside a :class:`hacore.dispatch.Dispatcher`: the same runtime code a real
+node runs. What the simulated world observes reaches it as an input stamped
+with the virtual time (:meth:`NodeLifecycle._feed`); the dispatcher answers
+with jobs, which this driver carries out through the node's port fakes
+(:mod:`sims.node_ports`) with :func:`hacore.dispatch.perform`. The driver
+decides only *when* a job completes: a plan step after a seeded duration from
+``step_us`` times the node's ``slow`` factor, everything else at once. It has
+no effect interpreter of its own (``tests/test_sim_runtime.py`` holds it to
+that).
+
+The simulator's own failure model wraps a plan step's job: injected failures
+(``failsteps``) first, then transient failures during the chaos phase; a
+fraction of successful steps is performed twice on purpose and must leave
+the same outcome (invariant 6).
+
+Every event handler first drops events of a previous incarnation (``_alive``)
+and queues events for a paused node until it resumes (``_defer``). A crash
+loses everything volatile (the core and its dispatcher, the VRRP router,
+timers, running services) and keeps the log and the on-disk Galera state; a
+boot recovers the core from the log and boots its dispatcher (``Booted``
+first).
 """
 
 from __future__ import annotations
 
-from hacore import effects as fx
+import functools
+
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore import vrrp
+from hacore.decider import Decision
+from hacore.dispatch import Dispatcher, Job, perform
 from hacore.node import Node
+from hacore.ports import Done, Failed, Outcome
 from hacore.roles import Role, VrrpStatus
+from hacore.state import NodeState
 from sims import invariants
 from sims.coverage import active_recorder
-from sims.simnode import DiskFull, SimNode
+from sims.node_ports import node_ports
+from sims.simnode import SimNode
 from sims.world import World
 
 # Core events worth a line in the timeline.
@@ -41,7 +60,9 @@ def _describe(event: ev.Event) -> str:
 
 
 class NodeLifecycle(World):
-    """Boot and crash members; feed the core and carry out its effects."""
+    """Boot and crash members; drive each data node's dispatcher."""
+
+    _decided_since_observe = False
 
     def _boot(self, index: int) -> None:
         n = self.nodes[index]
@@ -50,7 +71,6 @@ class NodeLifecycle(World):
         n.up = True
         n.paused = False
         n.inc += 1
-        n.timers = {}
         n.last_heard = {}
         n.lease_heard = {}
         n.believed_up = {}
@@ -58,20 +78,28 @@ class NodeLifecycle(World):
         n.fifo_at = 0
         self._span(n, "standby" if not n.is_witness else "witness", 0)
         if n.spec is not None:
-            n.core = Node.recover(self.config, n.name, n.log)
-            n.role = n.core.state.role
+            core = Node.recover(self.config, n.name, n.log)
+            n.core = core
+            recorder = active_recorder()  # a campaign's table coverage; None otherwise
+            n.runtime = Dispatcher(
+                core,
+                observer=functools.partial(self._decided, n),
+                on_input=None if recorder is None else functools.partial(recorder.record, core.ctx),
+            )
+            n.ports = node_ports(self, n)
+            n.role = core.state.role
             n.g_held = n.role in (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
             cfg = vrrp.VrrpConfig(n.spec.priority, self.p.advert_us, n.spec.address)
             n.router = vrrp.VrrpRouter.initial(cfg)
-            n.backlog = []
-            self._feed(n, inp.Booted(self.now))
+            self._run(n, n.runtime.boot(self.now))
+            self._observe_decisions()
             self._vrrp(n, vrrp.Start(self.now))
         for other in self.nodes:
             if other is not n:
                 n.last_heard[other.name] = self.now
                 n.believed_up[other.name] = False
-        self._galera_recompute()
-        self.push(self.now + self.draw(0, self.p.advert_us), self._tick, (index, n.inc))
+        self.galera.recompute()
+        self.push(self.now + self.net.draw(0, self.p.advert_us), self._tick, (index, n.inc))
 
     def _crash(self, n: SimNode) -> None:
         if not n.up:
@@ -81,49 +109,92 @@ class NodeLifecycle(World):
         n.deferred = []
         n.inc += 1
         n.core = None
+        n.runtime = None
+        n.ports = None
         n.router = None
-        n.timers = {}
         n.fenced = True
         n.k3s_running = False
         n.litestream_on = False
         n.g_primary = False  # grastate/gvwstate (gid, view, history) survive on disk
         self._span(n, "down", 0)
-        self._galera_recompute()
+        self.galera.recompute()
         self._observe()
 
-    # ------------------------------------------------------- core feeding ----
+    # ------------------------------------------------------------ driver ----
 
     def _feed(self, n: SimNode, received: inp.Input) -> None:
-        """Hand one observation to the core, behind any that still wait for the disk."""
-        if n.backlog:
-            n.backlog.append(received)
-            self._drain(n)
-            return
-        if not self._decide(n, received):
-            n.backlog.append(received)
+        """Hand one observation to the node's dispatcher and carry out its jobs."""
+        runtime = n.runtime
+        assert runtime is not None
+        self._run(n, runtime.offer(received))
+        self._observe_decisions()
 
     def _drain(self, n: SimNode) -> None:
-        """Retry the waiting observations in order; stop at the first the log refuses."""
-        while n.backlog and n.core is not None:
-            if not self._decide(n, n.backlog[0]):
-                return
-            n.backlog.pop(0)
+        """The disk has room again: the waiting observations go in, in order."""
+        runtime = n.runtime
+        if runtime is not None:
+            self._run(n, runtime.retry())
+            self._observe_decisions()
 
-    def _decide(self, n: SimNode, received: inp.Input) -> bool:
-        """One decision, persisted before acting; False when the log refused it."""
-        core = n.core
-        assert core is not None
-        before = core.state
-        try:
-            decision = core.handle(received)
-        except DiskFull:
-            self.append_failures += 1
-            return False
-        recorder = active_recorder()  # a campaign's table coverage; None otherwise
-        if recorder is not None:
-            recorder.record(core.ctx, before, received)
-        if not decision.events:
-            return True
+    def _run(self, n: SimNode, jobs: list[Job]) -> None:
+        """Carry out jobs: a plan step completes later, anything else now."""
+        runtime, ports = n.runtime, n.ports
+        assert runtime is not None and ports is not None
+        for job in jobs:
+            if job.step is not None:
+                lo, hi = self.p.step_us
+                done_at = self.now + self.steps_rng.draw(lo, hi) * n.slow
+                self.push(done_at, self._job_done, (n.index, n.inc, job))
+            else:
+                self._run(n, runtime.completed(job, perform(ports, job), self.now))
+
+    def _job_done(self, arg: tuple[int, int, Job]) -> None:
+        index, inc, job = arg
+        n = self.nodes[index]
+        if not self._alive(n, inc) or self._defer(n, self._job_done, arg):
+            return
+        runtime = n.runtime
+        assert runtime is not None
+        self._run(n, runtime.completed(job, self._step_outcome(n, job), self.now))
+        self._observe_decisions()
+
+    def _step_outcome(self, n: SimNode, job: Job) -> Outcome:
+        """A plan step's outcome under the simulator's failure model."""
+        if n.fail_next > 0:
+            n.fail_next -= 1
+            return Failed("injected failure")
+        rate = self.p.step_fail_rate
+        if self.chaos and rate and self.steps_rng.chance(rate):
+            return Failed("transient failure")
+        ports = n.ports
+        assert ports is not None
+        outcome = perform(ports, job)
+        if isinstance(outcome, Done) and self.steps_rng.chance(self.p.double_step_rate):
+            before = invariants.fingerprint(self, n)
+            again = perform(ports, job)
+            self.double_checks += 1
+            after = invariants.fingerprint(self, n)
+            reason = "" if isinstance(again, Done) else f"{again}"
+            step = job.step.step if job.step is not None else job.key
+            broken = invariants.idempotent_steps_now(n.name, step, before, after, reason)
+            if broken:
+                self._violate("idempotent-steps", broken)
+        return outcome
+
+    def _core_timer(self, arg: tuple[int, int, int]) -> None:
+        index, inc, timer_id = arg
+        n = self.nodes[index]
+        if not self._alive(n, inc) or self._defer(n, self._core_timer, arg):
+            return
+        runtime = n.runtime
+        assert runtime is not None
+        self._run(n, runtime.timer_fired(timer_id, self.now))
+        self._observe_decisions()
+
+    # ------------------------------------------------ watching decisions ----
+
+    def _decided(self, n: SimNode, before: NodeState, decision: Decision) -> None:
+        """The dispatcher persisted a decision: check the live invariants, record it."""
         after = decision.state
         broken = invariants.epochs_monotonic_now(n.name, before, after)
         if broken:
@@ -135,10 +206,13 @@ class NodeLifecycle(World):
         for event in decision.events:
             if isinstance(event, _NOTABLE):
                 self.timeline.append((self.now, n.name, _describe(event)))
-        for effect in decision.effects:
-            self._effect(n, effect)
-        self._observe()
-        return True
+        self._decided_since_observe = True
+
+    def _observe_decisions(self) -> None:
+        """The metrics after the jobs of any decision made since the last look."""
+        if self._decided_since_observe:
+            self._decided_since_observe = False
+            self._observe()
 
     def _role(self, n: SimNode, role: Role, epoch: int) -> None:
         n.role = role
@@ -149,46 +223,9 @@ class NodeLifecycle(World):
             if broken:
                 self._violate("one-active-per-epoch", broken)
 
-    def _effect(self, n: SimNode, effect: fx.Effect) -> None:
-        if isinstance(effect, fx.RunStep):
-            lo, hi = self.p.step_us
-            dur = self.draw(lo, hi) * n.slow
-            self.push(self.now + dur, self._step_done, (n.index, n.inc, effect))
-        elif isinstance(effect, fx.StartTimer):
-            n.timers[effect.timer_id] = effect.due
-            self.push(
-                max(effect.due, self.now), self._core_timer, (n.index, n.inc, effect.timer_id)
-            )
-        elif isinstance(effect, fx.CancelTimer):
-            n.timers.pop(effect.timer_id, None)
-        elif isinstance(effect, fx.Announce):
-            self._send_heartbeats(n)
-        elif isinstance(effect, fx.SetPriorityYield):
-            assert n.spec is not None
-            prio = 1 if effect.yielded else n.spec.priority
-            self._vrrp(n, vrrp.PriorityChanged(self.now, prio))
-        elif isinstance(effect, fx.FenceWrites):
-            n.fenced = effect.fenced
-        elif isinstance(effect, fx.StopServices):
-            n.k3s_running = False
-            n.litestream_on = False
-        elif isinstance(effect, fx.ProbeVrrp):
-            if n.router is not None:
-                r = n.router
-                self._fifo(n, VrrpStatus(r.state.value), r.priority)
-
-    def _core_timer(self, arg: tuple[int, int, int]) -> None:
-        index, inc, timer_id = arg
-        n = self.nodes[index]
-        if not self._alive(n, inc) or self._defer(n, self._core_timer, arg):
-            return
-        if n.timers.pop(timer_id, None) is None:
-            return  # cancelled
-        self._feed(n, inp.TimerFired(self.now, timer_id))
-
     def _fifo(self, n: SimNode, state: VrrpStatus, priority: int, lower: bool = False) -> None:
         lo, hi = self.p.fifo_delay_us
-        at = max(self.now + self.draw(lo, hi), n.fifo_at)
+        at = max(self.now + self.fifo_rng.draw(lo, hi), n.fifo_at)
         n.fifo_at = at
         self.push(at, self._fifo_line, (n.index, n.inc, state, priority, lower))
 

@@ -86,7 +86,7 @@ class Nemesis(World):
             self.blocked = set()
             self.loss = self.dup = 0.0
             self._unshade("partition")
-            self._galera_recompute()
+            self.galera.recompute()
         elif kind == "crash":
             for n in self._targets(f.target):
                 if self.single_active_failure and self.failure_at is None and n.role is Role.ACTIVE:
@@ -179,7 +179,7 @@ class Nemesis(World):
             groups = [order[:half], order[half:]]
         elif spec in ("ring", "bridge"):
             order = list(members)
-            self.rng.shuffle(order)
+            self.nemesis_rng.random.shuffle(order)
             if spec == "bridge":
                 mid = len(order) // 2
                 left, bridge, right = order[:mid], order[mid], order[mid + 1 :]
@@ -204,4 +204,4 @@ class Nemesis(World):
             {self.nodes[a].name for a, _ in one_way} | {self.nodes[b].name for _, b in one_way}
         )
         self.open_shade["partition"] = (self.now, "*", f"partition {spec}: {' '.join(cut)}")
-        self._galera_recompute()
+        self.galera.recompute()

@@ -91,12 +91,13 @@ class Network(World):
     def _send(self, src: SimNode, dst: SimNode, fn: Handler, msg: Any, pri: int) -> None:
         if not dst.up or (src.index, dst.index) in self.blocked:
             return
-        if self.loss and self.rng.random() < self.loss:
+        net = self.net
+        if self.loss and net.chance(self.loss):
             return
         lo, hi = self.p.link_delay_us
-        self.push(self.now + self.draw(lo, hi), fn, (dst.index, dst.inc, msg), pri)
-        if self.dup and self.rng.random() < self.dup:
-            self.push(self.now + self.draw(lo, hi * 4), fn, (dst.index, dst.inc, msg), pri)
+        self.push(self.now + net.draw(lo, hi), fn, (dst.index, dst.inc, msg), pri)
+        if self.dup and net.chance(self.dup):
+            self.push(self.now + net.draw(lo, hi * 4), fn, (dst.index, dst.inc, msg), pri)
 
     def _broadcast(self, src: SimNode, fn: Handler, msg: Any, pri: int) -> None:
         """``_send`` to every other data node, in index order (the same draws)."""
@@ -105,12 +106,12 @@ class Network(World):
                 if peer is not src:
                     self._send(src, peer, fn, msg, pri)
             return
-        # No noise: only the delay is drawn (inlined ``draw``; see Engine.draw).
+        # No noise: only the delay is drawn (inlined ``draw``; see Stream.draw).
         blocked = self.blocked
         lo, hi = self.p.link_delay_us
         width = hi - lo + 1
         k = width.bit_length()
-        bits = self._bits
+        bits = self.net.bits
         heap = self.heap
         seq = self._seq
         base = self.now + lo
@@ -172,12 +173,18 @@ class Network(World):
         now = self.now
         n.last_heard[peer] = max(sent_at, n.last_heard.get(peer, 0))
         n.believed_up[peer] = True
-        core = n.core
-        if core is None:  # the witness only remembers whom it heard as what
+        runtime = n.runtime
+        if runtime is None:  # the witness only remembers whom it heard as what
             n.heard_roles[peer] = (role, epoch)
             return
-        if n.backlog or not heartbeat_is_quiet(
-            core.ctx, core.state, peer, role, epoch, committed, changes, judging, follows
+        core = runtime.node
+        # ``runtime.waiting``, inlined: this runs for every heartbeat.
+        if (
+            runtime.backlog
+            or not runtime.booted
+            or not heartbeat_is_quiet(
+                core.ctx, core.state, peer, role, epoch, committed, changes, judging, follows
+            )
         ):
             self._feed(
                 n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows)
@@ -185,7 +192,7 @@ class Network(World):
         # else: the core would decide nothing (no events: nothing logged, no
         # state change, no effect), so the input is neither built nor handed
         # over. Only with an empty backlog: a waiting observation goes first.
-        if not n.backlog:  # decided, not waiting for the disk: the lease may count it
+        if runtime.booted and not runtime.backlog:  # decided: the lease may count it
             n.lease_heard[peer] = max(sent_at, n.lease_heard.get(peer, 0))
 
     def _tick(self, arg: tuple[int, int]) -> None:

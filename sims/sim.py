@@ -7,11 +7,13 @@
 :mod:`sims.world`             the run's state, shared by the parts below
 :mod:`sims.params`            run parameters and the bounds derived from them
 :mod:`sims.simnode`           one member: its log and its services' state
-:mod:`sims.lifecycle`         node boot/crash, feeding the core, its effects
+:mod:`sims.lifecycle`         node boot/crash; drives each node's dispatcher
 :mod:`sims.network`           links, VRRP adverts, heartbeats, peer timeouts
+:mod:`sims.node_ports`        one node's ports (hacore.ports) as fakes
 :mod:`sims.galera`            Galera components, quorum, IST/SST, rejoin
-:mod:`sims.services`          Gluster, k3s + litestream, clients
-:mod:`sims.steps`             plan-step execution on the services
+:mod:`sims.k3s`               k3s, its datastore and litestream
+:mod:`sims.gluster`           Gluster files and split-brain
+:mod:`sims.clients`           the clients' writes
 :mod:`sims.nemesis`           applying faults, the manual policy's operator
 :mod:`sims.bookkeeping`       violations, timeline, downtime/split-brain metrics
 :mod:`sims.invariants`        the invariants of issue 3, one function each
@@ -20,11 +22,13 @@
 
 Determinism rules (why the same seed gives the same logs, byte for byte): one
 thread, one clock in integer microseconds, one heap keyed ``(time, priority,
-sequence)`` (see :mod:`sims.engine`); one ``random.Random(seed)`` per run and
-nothing else random; no set is ever iterated (sets are for membership only),
-dicts are iterated in insertion order, nodes in index order. Each data node
-runs ``hacore.node.Node`` over a :class:`~sims.simnode.SimLog` (an in-memory
-log that survives crashes and can be made to fail appends: disk full).
+sequence)`` (see :mod:`sims.engine`); one random stream per subsystem, derived
+from the run seed and the subsystem's name, and nothing else random; no set
+is ever iterated (sets are for membership only), dicts are iterated in
+insertion order, nodes in index order. Each data node runs ``hacore.node.Node``
+inside the runtime's dispatcher (``hacore.dispatch``) over a
+:class:`~sims.simnode.SimLog` (an in-memory log that survives crashes and can
+be made to fail appends: disk full).
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from hacore.roles import Role
 from hacore.status import NodeObservation
 from hacore.vrrp import VrrpState
 from sims.bookkeeping import Bookkeeping
-from sims.galera import Galera
 from sims.invariants import END_CHECKS, INVARIANTS, write_fates, write_losses
 from sims.lifecycle import NodeLifecycle
 from sims.nemesis import Nemesis
@@ -45,9 +48,7 @@ from sims.network import Network
 from sims.params import MS, WITNESS_NAME, SimParams
 from sims.replay import replay_command
 from sims.result import NodeEnd, RunResult, Span
-from sims.services import Services
 from sims.simnode import DiskFull, SimLog, SimNode
-from sims.steps import Steps
 
 __all__ = [
     "INVARIANTS",
@@ -68,15 +69,15 @@ def durable_epoch(n: SimNode) -> int:
     return replay_records(n.name, n.log.records()).epoch
 
 
-class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookkeeping):
+class Simulation(NodeLifecycle, Network, Nemesis, Bookkeeping):
     """One run. ``run()`` plays the schedule, then the heal phase, then checks."""
 
     def start(self) -> None:
         for n in self.nodes:
-            self.push(self.rng.randint(0, 50 * MS), self._boot, n.index)
+            self.push(self.boot_rng.random.randint(0, 50 * MS), self._boot, n.index)
         for f in self.schedule:
             self.push(f.at, self._fault, f, 2)
-        self.push(self.p.chaos_start_us // 2, self._client, None)
+        self.push(self.p.chaos_start_us // 2, self.clients.round, None)
 
     def run(self) -> RunResult:
         wall = time.perf_counter()
@@ -104,9 +105,8 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
         lost, quarantined, _first = write_losses(self)
         actives = [n for n in self.data if n.role is Role.ACTIVE and n.up]
         k8s_final = set(actives[0].k3s_db) if len(actives) == 1 else set()
-        k8s_lost = sum(
-            1 for k in self.k8s_acked if k not in k8s_final and k not in self.k8s_quarantine
-        )
+        k8s = self.k3s
+        k8s_lost = sum(1 for k in k8s.acked if k not in k8s_final and k not in k8s.quarantined)
         for key in list(self.open_shade):
             self._unshade(key)
         self._close_lanes()
@@ -132,7 +132,7 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
             writes_acked=len(self.acked),
             writes_lost=lost,
             writes_quarantined=quarantined,
-            k8s_writes=len(self.k8s_acked),
+            k8s_writes=len(k8s.acked),
             k8s_lost=k8s_lost,
             converged_after_us=converged_after,
             last_heal_us=self.last_heal,
@@ -174,7 +174,7 @@ class Simulation(NodeLifecycle, Network, Galera, Services, Steps, Nemesis, Bookk
         actives = [n for n in self.data if n.up and n.role is Role.ACTIVE]
         for n in self.data:
             assert n.spec is not None
-            size = len(self._component(n)) if n.g_primary else 0
+            size = len(self.galera.component(n)) if n.g_primary else 0
             out.append(
                 NodeObservation(
                     name=n.name,

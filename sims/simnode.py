@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hacore import inputs as inp
 from hacore import vrrp
 from hacore.config import NodeSpec
+from hacore.dispatch import Dispatcher
 from hacore.log import InMemoryLog, LogError, LogRecord
 from hacore.node import Node
+from hacore.ports import Ports
 from hacore.roles import PeerRole, Role
 
 
@@ -24,9 +25,11 @@ class SimLog(InMemoryLog):
     def __init__(self, node: str) -> None:
         super().__init__(node)
         self.full = False
+        self.refused = 0
 
     def append(self, entries: Any, epoch: int) -> list[LogRecord]:
         if self.full:
+            self.refused += 1
             raise DiskFull(f"{self.node}: no space left on device")
         return super().append(entries, epoch)
 
@@ -40,21 +43,18 @@ class SimNode:
         self.spec = spec
         self.is_witness = spec is None
         self.log = SimLog(name)
-        self.core: Node | None = None
+        self.core: Node | None = None  # the core, as its dispatcher runs it
+        self.runtime: Dispatcher | None = None  # None: down, or the witness
+        self.ports: Ports | None = None
         self.up = False
         self.paused = False
         self.inc = 0  # incarnation: events of a previous life are dropped
-        # Observations the log could not take yet (disk full), oldest first: a
-        # runtime keeps them in order and retries, it never drops one (keepalived
-        # does not say MASTER twice). Booted is the first after a restart.
-        self.backlog: list[inp.Input] = []
         self.others: tuple[str, ...] = ()  # the other members' names, in index order
         self.hb_state: object = None  # the core state hb_msg was built from
         self.hb_msg: tuple[Any, ...] = ()
         self.deferred: list[tuple[Callable[[Any], None], Any]] = []
         self.router: vrrp.VrrpRouter | None = None
         self.fifo_at = 0  # the FIFO is ordered: never deliver before the previous line
-        self.timers: dict[int, int] = {}  # core timer id -> due
         self.last_heard: dict[str, int] = {}
         # The write lease's clock: when each peer's heartbeat that the core has
         # *decided* was sent. A heartbeat still waiting in the backlog (disk
@@ -67,6 +67,9 @@ class SimNode:
         self.role = Role.STANDBY
         self.fenced = True
         self.slow = 1
+        # The node's daemons stop answering (a hung mysqld, a stopped keepalived):
+        # every port call is Uncertain. Set by the port contract tests.
+        self.hung = False
         self.fail_next = 0
         # Galera
         self.history: list[int] = []

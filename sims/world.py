@@ -3,10 +3,14 @@
 :class:`World` holds everything a run knows (the members, the network's
 blocked links, the clients' acknowledged writes, the timeline and the
 metrics) plus the few predicates every part asks (is an event still for this
-incarnation, are two members connected, is a node writable). Each part of the
-simulation (:mod:`sims.lifecycle`, :mod:`sims.network`, ...) is a mixin over
-``World``; the methods one part calls on another are declared below for the
-type checker only, so a part reads and type-checks on its own.
+incarnation, are two members connected, is a node writable). The simulated
+services are objects it holds, each with its own random stream: Galera
+(:class:`sims.galera.SimGalera`), k3s with litestream (:class:`sims.k3s.SimK3s`),
+Gluster (:class:`sims.gluster.SimGluster`) and the clients; a node reaches them
+through its ports (:mod:`sims.node_ports`). The runtime's parts
+(:mod:`sims.lifecycle`, :mod:`sims.network`, ...) are mixins over ``World``;
+the methods one part calls on another are declared below for the type
+checker only, so a part reads and type-checks on its own.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from hacore.lease import may_write
 from hacore.roles import Role
+from sims.clients import Clients
 from sims.engine import Engine, Handler
 from sims.faults import HEALING, Fault, check_schedule
+from sims.galera import SimGalera
+from sims.gluster import SimGluster
+from sims.k3s import SimK3s
 from sims.params import WITNESS_NAME, SimParams
 from sims.progress import default_event_budget, default_wall_budget_s
 from sims.result import Span
@@ -25,7 +33,6 @@ from sims.simnode import SimNode
 if TYPE_CHECKING:
     from hacore import inputs as inp
     from hacore import vrrp
-    from hacore.effects import RunStep
 
 
 class World(Engine):
@@ -65,13 +72,8 @@ class World(Engine):
         self.loss = 0.0
         self.dup = 0.0
         self.chaos = True
-        self.next_write = 1
-        self.next_k8s = 1
-        self.next_gid = 1
         self.acked: list[tuple[int, str, int]] = []  # (write id, node, at)
-        self.k8s_acked: list[int] = []
-        self.quarantine: set[int] = set()
-        self.k8s_quarantine: set[int] = set()
+        self.quarantine: set[int] = set()  # business writes copied aside (Galera)
         self.discarded: list[tuple[int, str, int]] = []  # (at, node, write id) lost to an SST
         self.violations: list[str] = []
         self.epoch_owner: dict[int, str] = {}
@@ -108,12 +110,28 @@ class World(Engine):
             else (self.last_heal + params.convergence_bound_us())
         )
         self.double_checks = 0
-        self.append_failures = 0
         self.operator_started = False
         # When each node resumed, got its disk back or restarted (sims.progress).
         self.catch_up: dict[str, list[int]] = {}
         # Nothing hangs: budgets from the duration unless the driver sets others.
         self.set_budgets(default_event_budget(params, self.end), default_wall_budget_s(self.end))
+        # One random stream per subsystem (sims.engine.Stream).
+        self.net = self.stream("network")
+        self.fifo_rng = self.stream("vip-fifo")
+        self.steps_rng = self.stream("plan-steps")
+        self.nemesis_rng = self.stream("nemesis")
+        self.boot_rng = self.stream("boot")
+        # The simulated services, each its own object.
+        self.galera = SimGalera(self)
+        self.k3s = SimK3s(self)
+        self.gluster = SimGluster(self)
+        self.galera.after_recompute = self.gluster.sync
+        self.clients = Clients(self)
+
+    @property
+    def append_failures(self) -> int:
+        """Appends the simulated disks refused (disk full), over the whole run."""
+        return sum(n.log.refused for n in self.nodes)
 
     def _alive(self, n: SimNode, inc: int) -> bool:
         return n.up and n.inc == inc
@@ -140,27 +158,18 @@ class World(Engine):
         core = n.core
         return core is not None and may_write(self.config, core.state, self.now, n.lease_heard)
 
-    def _component(self, n: SimNode) -> list[SimNode]:
-        return [m for m in self.data if m.up and m.g_primary and m.g_gid == n.g_gid]
-
     if TYPE_CHECKING:
         # Provided by the parts (see sims.sim.Simulation's bases).
 
         def _feed(self, n: SimNode, received: inp.Input) -> None: ...
         def _drain(self, n: SimNode) -> None: ...
+        def _core_timer(self, arg: tuple[int, int, int]) -> None: ...
         def _vrrp(self, n: SimNode, stimulus: vrrp.Stimulus) -> None: ...
         def _send_heartbeats(self, n: SimNode) -> None: ...
         def _tick(self, arg: tuple[int, int]) -> None: ...
         def _boot(self, index: int) -> None: ...
         def _crash(self, n: SimNode) -> None: ...
         def _fifo(self, n: SimNode, state: Any, priority: int, lower: bool = False) -> None: ...
-        def _step_done(self, arg: tuple[int, int, RunStep]) -> None: ...
-        def _galera_recompute(self) -> None: ...
-        def _form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None: ...
-        def _rejoin(self, n: SimNode) -> None: ...
-        def _rejoin_donor(self, n: SimNode) -> SimNode | None: ...
-        def _gluster_sync(self) -> None: ...
-        def _client(self, _: Any) -> None: ...
         def _fault(self, f: Fault) -> None: ...
         def _violate(self, name: str, detail: str) -> None: ...
         def _note_catch_up(self, nodes: list[SimNode]) -> None: ...

@@ -48,6 +48,7 @@ def node_config(
     mode: str = "availability-first",
     policy: str = "vrrp-winner",
     addresses: tuple[str, str] = ("127.0.0.1", "127.0.0.2"),
+    step_timeout_s: float = 5.0,
 ) -> Path:
     """A complete agent configuration for node ``node`` ("a" or "b") under ``tmp/node``.
 
@@ -84,11 +85,11 @@ priority = 100
 key_file = "{key}"
 port = {port}
 heartbeat_s = 0.1
-timeout_s = 0.8
+timeout_s = 2.0
 
 [timing]
 write_lease_s = 0.5
-step_timeout_s = 5.0
+step_timeout_s = {step_timeout_s}
 hold_down_s = 0.5
 vip_handover_s = 3.0
 split_judge_s = 0.5

@@ -39,6 +39,7 @@ def test_a_valid_file_gives_the_cores_cluster_config(tmp_path: Path) -> None:
     # services stay off until their adapters are configured
     assert not any((core.services.k3s, core.services.galera, core.services.gluster))
     assert config.me.address == "10.9.0.1" and [n.name for n in config.others] == ["b"]
+    assert not config.http.enabled  # the HTTP endpoints are off unless asked for
 
 
 def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -144,6 +144,42 @@ def test_a_partition_and_its_heal_resolve_the_split_brain_by_policy(alab: AgentL
     assert resolved and {m.winner for m in resolved} == {"a"}
 
 
+@pytest.fixture
+def manual_lab() -> Iterator[AgentLab]:
+    yield from _lab(services="", policy="manual")
+
+
+@pytest.mark.slow
+def test_manual_policy_freezes_both_until_the_operator_resolves(manual_lab: AgentLab) -> None:
+    alab = manual_lab
+    _converge(alab)
+    alab.lab.partition([["a"], ["b"]])
+    alab.wait_roles({"a": "active", "b": "active"}, 20)
+    alab.lab.heal()
+
+    def frozen(name: str) -> bool:
+        doc = alab.status_doc(name)
+        return doc is not None and bool(doc["self"]["frozen"])
+
+    # a keeps the VIP (priority 150) and is frozen awaiting the operator; b, which
+    # lost the VIP, may be frozen too or demote anyway (the core unfreezes a node
+    # whose demotion completed): either way nobody but the operator unfreezes a.
+    end = time.monotonic() + 30
+    while not frozen("a") and time.monotonic() < end:
+        time.sleep(0.2)
+    assert frozen("a"), "the heal did not freeze the active side"
+    _wait_codes(alab, {"a": 503, "b": 503})  # frozen: a takes no writes either
+    time.sleep(2.0)
+    assert frozen("a") and alab.role("a") == "active"  # still waiting for the operator
+    for name in ("a", "b"):
+        if frozen(name):
+            out = alab.hacore(name, "resolve", "--winner", "a")
+            assert out.returncode == 0, out.stderr
+    alab.wait_roles({"a": "active", "b": "standby"}, 30)
+    _wait_codes(alab, {"a": 200, "b": 503})
+    assert not frozen("a")
+
+
 def _plan_in_progress(alab: AgentLab, name: str) -> bool:
     with SqliteStore.open(str(alab.dir(name) / "events.sqlite"), create=False, readonly=True) as s:
         return s.replay(name).plan is not None

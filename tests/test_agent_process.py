@@ -28,8 +28,10 @@ class Proc:
         self.port = port
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, node: str) -> None:
-        config = node_config(self.tmp, node, port=self.port, delay_s=0.3)
+    def start(self, node: str, delay_s: float = 0.3, step_timeout_s: float = 5.0) -> None:
+        config = node_config(
+            self.tmp, node, port=self.port, delay_s=delay_s, step_timeout_s=step_timeout_s
+        )
         with open(self.tmp / node / "agent.log", "ab") as log:
             self.procs[node] = subprocess.Popen(  # noqa: S603 - argv list
                 [sys.executable, "-m", "hacli.main", "agent", "--config", str(config)],
@@ -102,6 +104,39 @@ def test_an_acknowledged_switchover_survives_a_sigkill_right_after_the_reply(
     procs.wait(lambda: procs.role("a") == "standby", "a standby after restart")
 
 
+def _hacore(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - argv list
+        [sys.executable, "-m", "hacli.main", *args, "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_the_operator_commands_and_history_from_the_command_line(procs: Proc) -> None:
+    procs.start("a")
+    procs.start("b")
+    procs.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    procs.fifo("b", 'INSTANCE "VI_1" BACKUP 100')
+    procs.wait(lambda: procs.role("a") == "active", "a active")
+    config_a = procs.tmp / "a" / "agent.toml"
+    bad = _hacore(config_a, "resolve", "--winner", "zz")
+    assert bad.returncode == 1 and "not a node" in bad.stderr
+    refused = _hacore(config_a, "clear-fault")
+    assert refused.returncode == 1 and "refused" in refused.stderr
+    ok = _hacore(config_a, "switchover")
+    assert ok.returncode == 0 and "active ->" in ok.stdout, ok.stderr
+    procs.wait(lambda: procs.role("a") == "standby", "a standby after switchover")
+    history = _hacore(config_a, "history", "--json")
+    rows = json.loads(history.stdout)
+    whats = [r["what"] for r in rows]
+    assert "epoch" in whats and "plan finished" in whats and "role" in whats
+    steps = [r for r in rows if r["what"] == "step"]
+    assert steps and all(r["duration_s"] is not None for r in steps)
+    later = _hacore(config_a, "history", "--json", "--since", str(rows[-1]["at_us"] / 1e6))
+    assert len(json.loads(later.stdout)) < len(rows)
+    text = _hacore(config_a, "history")
+    assert text.returncode == 0 and "plan finished" in text.stdout
+
+
 def test_sigterm_stops_the_agent_cleanly_with_exit_0(procs: Proc) -> None:
     procs.start("a")
     proc = procs.procs["a"]
@@ -110,6 +145,21 @@ def test_sigterm_stops_the_agent_cleanly_with_exit_0(procs: Proc) -> None:
     lines = [json.loads(x) for x in (procs.tmp / "a" / "agent.log").read_text().splitlines()]
     assert lines[-1]["msg"] == "agent stopped"
     assert not (procs.tmp / "a" / "run" / "agent.sock").exists()
+
+
+def test_sigterm_does_not_wait_for_a_hung_port_call(procs: Proc) -> None:
+    procs.start("a", delay_s=60.0, step_timeout_s=30.0)  # the fake Galera hangs in its step
+    procs.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    procs.wait(lambda: procs.role("a") == "promoting", "a promoting")
+    time.sleep(0.3)
+    proc = procs.procs["a"]
+    t0 = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert time.monotonic() - t0 < 15  # not the 60 s the hung call takes
+    with SqliteStore.open(str(procs.tmp / "a" / "events.sqlite"), create=False, readonly=True) as s:
+        failed = [m for m in s.messages("a") if isinstance(m, ev.StepAttemptFailed)]
+    assert failed and "agent stopping" in failed[-1].reason
 
 
 def test_a_bad_configuration_exits_2_without_a_traceback(tmp_path: Path) -> None:

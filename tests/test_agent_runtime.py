@@ -70,7 +70,7 @@ class Pair:
         return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(pred: Callable[[], bool], timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not pred():
@@ -277,3 +277,51 @@ async def test_logs_are_json_lines_with_context_and_no_secret(
                 assert field in row
         blob = p.logs[node].getvalue()
         assert KEY.decode() not in blob and password not in blob
+
+
+async def test_a_hung_port_times_out_as_uncertain_and_never_blocks_the_loop(
+    pair: Callable[..., Awaitable[Pair]],
+) -> None:
+    from adapters.agent.operator_socket import request
+
+    p = await pair(delay_s=30.0, step_timeout_s=1.0)  # the fake Galera "hangs" 30 s
+    p.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    await until(lambda: p.agents["a"].state.role is Role.PROMOTING)
+    loop = asyncio.get_running_loop()
+    sock = str(p.tmp / "a" / "run" / "agent.sock")
+    t0 = loop.time()
+    reply = await asyncio.to_thread(request, sock, {"op": "status"})
+    assert reply["ok"] and loop.time() - t0 < 2.0  # answered while the step hangs
+    path = str(p.tmp / "a" / "events.sqlite")
+
+    def failed_uncertain() -> bool:
+        with SqliteStore.open(path, create=False, readonly=True) as s:
+            return any(
+                isinstance(m, ev.StepAttemptFailed) and "uncertain" in m.reason
+                for m in s.messages("a")
+            )
+
+    await until(failed_uncertain, 10)
+
+
+async def test_hacore_notify_is_acknowledged_by_the_agent_and_not_acted_on(
+    pair: Callable[..., Awaitable[Pair]],
+) -> None:
+    from adapters.notify_cli import forward
+
+    p = await pair()
+    sock = p.tmp / "b" / "run" / "agent.sock"
+    b = p.agents["b"]
+    assert b.staged is not None
+    await until(lambda: b.dispatcher is not None and b.dispatcher.booted)
+    await asyncio.sleep(0.3)
+    before = len(b.staged)
+    line = (
+        b'{"source": "keepalived-notify", "type": "INSTANCE", "name": "VI_1", "state": "MASTER"}\n'
+    )
+    assert await asyncio.to_thread(forward, sock, line, 5.0)
+    await asyncio.sleep(0.3)
+    # the FIFO is the source of truth: a notify line changes nothing
+    assert p.agents["b"].state.role is Role.STANDBY
+    assert len(b.staged) == before
+    assert "keepalived notify" in p.logs["b"].getvalue()

@@ -105,3 +105,14 @@ def test_a_wall_time_campaign_stops_and_a_second_run_goes_on_from_there(
     assert len(second) > len(first) and set(first) <= set(second)
     numbers = sorted(int(name.rsplit("--", 1)[1].split(".")[0]) for name in second)
     assert numbers == list(range(len(second)))  # the same sequence, continued
+
+
+def test_a_local_worker_that_cannot_start_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(TINY)
+    argv = ("campaign", "run", "--config", str(config), "--out", str(tmp_path / "o"))
+    code, _out, err = _run(capsys, *argv, "--workers", "1", "--preload", "no_such_plugin")
+    assert code == 2 and "a local worker did not start" in err and "no_such_plugin" in err
+    assert "Traceback" not in err

@@ -75,6 +75,7 @@ BAD: list[list[str]] = [
     ["lab", "down", "--name=.."],
     ["notify"],
     ["notify", "INSTANCE", "VI_1", "BOGUS", "100"],
+    ["notify", "INSTANCE", "VI_1", "MASTER", "100", "--record", MISSING],
     ["status"],
     ["status", "--store", MISSING],
     ["status", "--store", "/etc/hostname"],

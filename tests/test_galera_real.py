@@ -108,6 +108,18 @@ def test_kill_active_safety_first_stays_non_primary_then_availability_first_boot
         assert set(w.acked) <= table_ids(g, "n1")
         assert restarted.rejoin(force_sst=False).kind is OutcomeKind.ALREADY
 
+        # the plan's step right after a crash, before Galera noticed it: Galera still
+        # says Primary of 2; the port waits for the view change, then bootstraps
+        g.server("n1").kill()
+        s = g.probe("n2").status
+        assert s is not None and s.primary and s.cluster_size == 2
+        again = port.make_primary(
+            bootstrap_allowed=True, key="n2/plan-3/mp", deadline=deadline_in(30)
+        )
+        assert isinstance(again, Done), again
+        s = g.probe("n2").status
+        assert s is not None and s.member and s.cluster_size == 1 and w.write(1) == 1
+
 
 @pytest.mark.slow
 def test_kill_active_with_garbd_stays_primary() -> None:
@@ -133,6 +145,7 @@ def test_kill_active_with_garbd_stays_primary() -> None:
 
 def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: int = 0) -> None:
     bases = (("n1", 1 + 1_000_000 * round_), ("n2", 100_000 + 1_000_000 * round_))
+    epoch = 2 + round_
     writers = {n: Writer(g, n, ids(base)) for n, base in bases}
     assert writers["n1"].write(5) == 5  # before the split: replicated to both
     before = {n: g.probe(n).status.last_committed for n in writers}  # type: ignore[union-attr]
@@ -157,7 +170,7 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
     cfg = lab_config(g, Mode.AVAILABILITY_FIRST, policy)
     facts = [
         SideFacts(
-            n, epoch=2, priority=cfg.node(n).priority, address=cfg.node(n).address_number,
+            n, epoch=epoch, priority=cfg.node(n).priority, address=cfg.node(n).address_number,
             committed=g.probe(n).status.last_committed,  # type: ignore[union-attr]
             changes=len(writers[n].acked) - split_acked[n],
         )
@@ -170,18 +183,26 @@ def _split_brain(g: GaleraLab, policy: Policy, writes: dict[str, int], round_: i
         assert winner == vrrp_master
     loser = "n2" if winner == "n1" else "n1"
     # through the runtime's port, as the dispatcher calls it for the demotion plan
-    port = port_for(g, loser, epoch=2)
-    key = f"{loser}/plan-7/rejoin_galera/1"
+    port = port_for(g, loser, epoch=epoch)
+    plan_key = f"{loser}/plan-{7 + round_}"  # plan ids never repeat in a node's log
+    key = f"{plan_key}/rejoin_galera/1"
     rejected = port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120))
     assert isinstance(rejected, Failed) and "quarantine" in rejected.reason
     assert read_grastate(g.server(loser).grastate_path) is not None  # nothing discarded
-    qkey = f"{loser}/plan-7/quarantine_divergent/1/galera.quarantine"
+    qkey = f"{plan_key}/quarantine_divergent/1/galera.quarantine"
     assert isinstance(port.quarantine(key=qkey, deadline=deadline_in(60)), Done)
     again = port.quarantine(key=qkey.replace("/1/", "/2/"), deadline=deadline_in(60))
     assert isinstance(again, Done) and "already dumped" in again.detail  # nothing twice
-    dumps = [d for d in (g.lab.dir / "quarantine").iterdir() if d.is_dir()]
-    assert len(dumps) == 1 and dumps[0].name.startswith(f"epoch-2_node-{loser}_")
-    receipt = verify(dumps[0])
+    # a write after the dump: the dump no longer covers the node, so no forced SST
+    assert writers[loser].write(1) == 1
+    stale = port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120))
+    assert isinstance(stale, Failed) and "quarantine again" in stale.reason
+    fresh = port.quarantine(key=qkey.replace("/1/", "/3/"), deadline=deadline_in(60))
+    assert isinstance(fresh, Done) and "already" not in fresh.detail
+    prefix = f"epoch-{epoch}_node-{loser}_"
+    dumps = sorted(d for d in (g.lab.dir / "quarantine").iterdir() if d.name.startswith(prefix))
+    assert len(dumps) == 2
+    receipt = verify(dumps[-1])
     offset = g.server(loser).log_offset()
     assert isinstance(port.rejoin(key=f"{key}/galera.rejoin", deadline=deadline_in(120)), Done)
     assert g.server(loser).state_transfer_since(offset) == "SST"

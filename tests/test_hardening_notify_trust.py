@@ -16,15 +16,21 @@ from hacli.main import main
 ARGS = ["notify", "INSTANCE", "VI_1", "MASTER", "150"]
 
 
-def _notify(sock: Path, rec: Path) -> int:
+def _notify(sock: Path, rec: Path, *, make_dir: bool = True) -> int:
+    if make_dir and not rec.parent.exists() and not rec.parent.is_symlink():
+        rec.parent.mkdir(mode=0o700)  # an explicit --record needs its directory
     return main([*ARGS, "--socket", str(sock), "--record", str(rec)])
 
 
-def test_record_file_0600_and_directory_0700_even_under_umask_0(tmp_path: Path) -> None:
+def test_record_file_0600_and_directory_0700_even_under_umask_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = tmp_path / "run" / "notify.jsonl"
+    # The configured record path (not an explicit --record) gets its directory made.
+    monkeypatch.setenv("HACORE_NOTIFY_RECORD", str(rec))
     old = os.umask(0)
     try:
-        assert _notify(tmp_path / "none.sock", rec) == 0
+        assert main([*ARGS, "--socket", str(tmp_path / "none.sock")]) == 0
     finally:
         os.umask(old)
     assert stat.S_IMODE(rec.parent.stat().st_mode) == 0o700
@@ -176,3 +182,13 @@ def test_a_symlink_at_the_socket_path_is_not_followed(
         listener.close()
     assert listener.received == []
     assert "not a socket" in capsys.readouterr().err
+
+
+def test_an_explicit_record_path_in_a_missing_directory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = tmp_path / "typo" / "notify.jsonl"
+    assert _notify(tmp_path / "none.sock", rec, make_dir=False) == 2
+    err = capsys.readouterr().err
+    assert f"no directory {rec.parent}" in err and len(err.splitlines()) == 1
+    assert not rec.parent.exists()

@@ -11,15 +11,15 @@ from dataclasses import replace
 
 import pytest
 
-from hacore import effects as fx
 from hacore.decider import Decision
 from hacore.inputs import Input
 from hacore.node import Node
+from hacore.ports import Outcome
 from hacore.roles import Mode, Role
+from sims.k3s import K3sFake
 from sims.lifecycle import NodeLifecycle
 from sims.run import make_simulation
 from sims.simnode import SimNode
-from sims.steps import Steps
 
 
 def _violations(result_violations: list[str], name: str) -> list[str]:
@@ -77,17 +77,16 @@ def test_one_active_per_epoch_fails_on_two_writable_actives_in_safety_first() ->
 def test_idempotent_steps_fails_when_a_step_run_twice_changes_the_outcome(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every plan step that succeeds also adds a k3s object: running it again adds
+    """A k3s fake whose start also adds a k3s object: running start_k3s again adds
     another, so the double execution leaves a different outcome."""
-    run_step = Steps._run_step
+    start = K3sFake.start
 
-    def not_idempotent(self: Steps, n: SimNode, eff: fx.RunStep) -> str:
-        reason = run_step(self, n, eff)
-        if not reason:
-            n.k3s_db.append(-len(n.k3s_db) - 1)
-        return reason
+    def not_idempotent(self: K3sFake, *, key: str, deadline: int) -> Outcome:
+        outcome = start(self, key=key, deadline=deadline)
+        self.node.k3s_db.append(-len(self.node.k3s_db) - 1)
+        return outcome
 
-    monkeypatch.setattr(Steps, "_run_step", not_idempotent)
+    monkeypatch.setattr(K3sFake, "start", not_idempotent)
     sim = make_simulation("active-crash", 1)
     sim.p = replace(sim.p, double_step_rate=1.0)
     result = sim.run()

@@ -111,3 +111,14 @@ def test_json_final_roles_match_the_run(capsys: pytest.CaptureFixture[str]) -> N
     assert data["vip_holders"] == [active["name"]] and active["writable"]
     kinds = [f["kind"] for f in data["faults"]]
     assert kinds == ["crash", "restart"]
+
+
+def test_compare_policies_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "partition-heal", "--compare-policies", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    section = DOC.read_text(encoding="utf-8").split("## `--compare-policies --json`", 1)[1]
+    top, rows = section.split("and `rows`", 1)
+    assert set(data) == {*re.findall(r"`(\w+)`", top), "rows"}
+    documented_row = set(re.findall(r"`(\w+)`", rows)) - {"none"}
+    for row in data["rows"]:
+        assert set(row) == documented_row, set(row) ^ documented_row

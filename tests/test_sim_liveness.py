@@ -46,26 +46,29 @@ def test_three_actives_under_every_policy_converge_without_a_livelock(
         assert not sim.stuck, result.violations
         assert result.invariants["progress"], result.violations
         assert result.invariants["convergence"], result.violations
-        if (policy, nodes, mode) not in VERDICTS_DISAGREE:
-            assert result.ok, result.violations
+        failed = [name for name, ok in result.invariants.items() if not ok]
+        if policy is Policy.ZERO_CHANGES:  # the open finding below, not a livelock
+            failed = [name for name in failed if name != "split-brain-verdicts-agree"]
+        assert failed == [], result.violations
 
 
 # Open finding (found by the test above, not a livelock): with four or five
 # actives at once, `zero-changes` can leave two losers that named each other
 # the winner (each judged the pair on facts frozen in a different episode).
-VERDICTS_DISAGREE = {
-    (Policy.ZERO_CHANGES, 4, Mode.AVAILABILITY_FIRST),
-    (Policy.ZERO_CHANGES, 5, Mode.SAFETY_FIRST),
-}
+# Seeds 1-15 of issue 12's schedule: 30 of 450 runs, all zero-changes, 4-5 nodes.
+VERDICTS_DISAGREE = [
+    (Policy.ZERO_CHANGES, 4, Mode.AVAILABILITY_FIRST, 11),
+    (Policy.ZERO_CHANGES, 5, Mode.SAFETY_FIRST, 3),
+]
 
 
 @pytest.mark.xfail(strict=True, reason="open: split-brain verdicts with 4+ actives")
-@pytest.mark.parametrize(("policy", "nodes", "mode"), sorted(VERDICTS_DISAGREE))
+@pytest.mark.parametrize(("policy", "nodes", "mode", "seed"), VERDICTS_DISAGREE)
 def test_many_actives_agree_on_every_split_brain_verdict(
-    policy: Policy, nodes: int, mode: Mode
+    policy: Policy, nodes: int, mode: Mode, seed: int
 ) -> None:
     schedule = parse_schedule(LIVELOCK)
-    sim = make_simulation("custom", 1, nodes=nodes, policy=policy, mode=mode, schedule=schedule)
+    sim = make_simulation("custom", seed, nodes=nodes, policy=policy, mode=mode, schedule=schedule)
     result = sim.run()
     assert result.invariants["split-brain-verdicts-agree"], result.violations
 

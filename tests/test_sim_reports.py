@@ -9,14 +9,16 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from realdaemon import require_root_tools
 
 from hacli.main import main
 from hacore.roles import Mode, Policy
+from hacore.timefmt import seconds
 from sims.compare import compare_policies
-from sims.report import svg_timeline
+from sims.report import replay_command, svg_timeline
 from sims.run import make_simulation
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -152,6 +154,17 @@ def test_timeline_html_is_an_html_page_embedding_the_svg(tmp_path: Path) -> None
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     assert root.findall(f".//{SVG}g[@class='spans']/{SVG}rect")
+    summary = text[: text.index("<svg")]
+    result = make_simulation("partition-heal", 1).run()
+    for fact in ("partition-heal", "vrrp-winner", "availability-first", "<th>seed</th><td>1<"):
+        assert fact in summary, fact
+    assert f"downtime {seconds(result.downtime_us)}" in summary
+    assert f"split-brain {seconds(result.split_brain_us)}" in summary
+    for name in result.invariants:
+        assert f"ok {name}" in summary
+    assert escape(replay_command(result)) in summary
+    events = text[text.index("</svg>") :]
+    assert all(escape(what) in events for _t, _n, what in result.timeline)
 
 
 def _bad_paths(tmp_path: Path) -> dict[str, str]:

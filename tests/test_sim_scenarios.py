@@ -119,14 +119,16 @@ def test_cli_simulate_text_and_exit_zero(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_cli_simulate_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "active-crash", "--seed", "3", "--json"]) == 0
+    # Seed 1: under issue 8's per-subsystem random streams, seed 3 of this
+    # scenario is docs/findings.md row 14 (invariant 7's bound crossed by 10 ms).
+    assert main(["simulate", "active-crash", "--seed", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     for key in (
         "scenario", "seed", "invariants", "digest", "events", "sim_seconds", "wall_seconds",
         "downtime_s", "split_brain_s", "writes_acked", "writes_lost", "writes_quarantined",
     ):  # fmt: skip
         assert key in data
-    assert data["scenario"] == "active-crash" and data["seed"] == 3
+    assert data["scenario"] == "active-crash" and data["seed"] == 1
     assert set(data["invariants"]) == set(INVARIANTS)
     assert len(data["digest"]) == 64
 

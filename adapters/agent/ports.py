@@ -55,7 +55,11 @@ def _remaining_s(deadline: int, clock: ClockUs) -> float:
 
 def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.unlink(tmp)  # a leftover of a crash (never followed: unlink removes the link)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     try:
         os.write(fd, text.encode())
         os.fsync(fd)
@@ -128,7 +132,8 @@ class RecordingFakeGalera:
             time.sleep(self.delay_s)
         line = {"op": op, "key": key, "pid": os.getpid(), "at": self._clock(), **extra}
         try:
-            fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            fd = os.open(self.journal, flags, 0o600)
             try:
                 os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
                 os.fsync(fd)

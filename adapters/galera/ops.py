@@ -177,6 +177,13 @@ class GaleraNode:
                 return Outcome(OutcomeKind.REFUSED, f"quarantine not verified: {exc}")
             if self._rejoined_marker(receipt).exists() and self._synced_with_others():
                 return Outcome(OutcomeKind.ALREADY, f"rejoined after {receipt.name}")
+            now = self.observe().status
+            if now is not None and now.last_committed > receipt.committed:
+                return Outcome(
+                    OutcomeKind.REFUSED,
+                    f"{receipt.name} was taken at commit {receipt.committed}, the node is at "
+                    f"{now.last_committed}: its later writes are not in the dump",
+                )
         elif self._synced_with_others():
             return Outcome(OutcomeKind.ALREADY, self.observe().describe())
         stopped = self.stop()

@@ -10,13 +10,17 @@ What the port's arguments do not say, the adapter decides from what it sees:
 
 * ``make_primary`` starts mariadbd when it is not running (the agent starts
   MariaDB, not init), lets it join a reachable Primary component, and forces
-  ``pc.bootstrap`` only with ``bootstrap_allowed``.
+  ``pc.bootstrap`` only with ``bootstrap_allowed``; then it first waits (at
+  most ``settle_s``) for Galera to notice the lost peer, because right after a
+  crash Galera still reports the old, whole Primary view.
 * ``quarantine`` dumps the business schemas once per plan (the key's
   ``.../plan-N`` prefix): a retry finds the verified dump and copies nothing
-  twice.
+  twice, unless the node committed since (then it dumps again).
 * ``rejoin``: a node in a Primary component smaller than the cluster (it was
   forced primary, so it may hold writes nobody else has) is a split-brain
-  side: it rejoins by forced SST, and only with this plan's verified dump. A
+  side: it rejoins by forced SST, and only with this plan's verified dump of
+  this node taken after its last commit (``wsrep_last_committed`` is recorded
+  inside the dump's snapshot). A
   node that is non-Primary (it could not commit anything) rejoins keeping its
   state, so it may IST.
 """
@@ -63,6 +67,8 @@ class GaleraPortAdapter:
     quarantine_root: Path
     epoch: Callable[[], int]  # the node's current epoch (from its core state)
     clock_us: Callable[[], int] = monotonic_us
+    # longer than Galera's loss detection (6.0-6.3 s measured on the lab)
+    settle_s: float = 10.0
     wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def _budget(self, deadline: int) -> GaleraNode | None:
@@ -95,7 +101,23 @@ class GaleraPortAdapter:
             joined = dataclasses.replace(node, deadline_s=min(node.deadline_s, 15.0)).start()
             if joined.ok:
                 return _port(joined)
+        if bootstrap_allowed:
+            self._await_view_change(node)
         return _port(node.make_primary(bootstrap_allowed=bootstrap_allowed))
+
+    def _await_view_change(self, node: GaleraNode) -> None:
+        """The core promotes because it lost a peer, but Galera sees the loss only after
+        its suspect timeout (~6 s) and until then still reports the full Primary view.
+        Answering "already primary" then would leave this node non-Primary seconds later
+        with nobody left to bootstrap it; so wait (bounded) for the view to drop a
+        member. A view that stays whole means Galera still reaches every member: then
+        it really is primary and nothing is forced."""
+        end = time.monotonic() + min(node.deadline_s, self.settle_s)
+        while time.monotonic() < end:
+            s = node.observe().status
+            if s is None or not s.primary or s.cluster_size < self.cluster_size:
+                return
+            time.sleep(0.05)
 
     def fence_writes(self, *, fenced: bool, key: str, deadline: int) -> PortOutcome:
         node = self._budget(deadline)
@@ -122,9 +144,12 @@ class GaleraPortAdapter:
         done = self._receipt_for(key)
         if done is not None:
             try:
-                return Done(detail=f"already dumped: {verify(done).name}")
+                receipt = verify(done)
+                now = node.observe().status
+                if now is not None and now.last_committed <= receipt.committed:
+                    return Done(detail=f"already dumped: {receipt.name}")
             except QuarantineError:
-                pass  # damaged: dump again
+                pass  # damaged, or the node committed since: dump again
         try:
             receipt = quarantine(
                 node.endpoint, node.creds, schemas=self.schemas, root=self.quarantine_root,
@@ -153,10 +178,18 @@ class GaleraPortAdapter:
             return Uncertain(f"cannot tell whether it is a split-brain side: {obs.describe()}")
         if s is not None and s.synced and s.cluster_size >= self.cluster_size:
             return Done(detail=f"already a member: {obs.describe()}")
-        split_side = s is not None and s.primary and s.cluster_size < self.cluster_size
-        if split_side:
+        if s is not None and s.primary and s.cluster_size < self.cluster_size:
             dump = self._receipt_for(key)
             if dump is None:
                 return Failed("a forced primary must quarantine before its forced SST")
+            try:
+                receipt = verify(dump)
+            except QuarantineError as exc:
+                return Failed(f"quarantine not verified: {exc}")
+            if receipt.node != self.name or receipt.committed < s.last_committed:
+                return Failed(
+                    f"the dump {receipt.name} (committed {receipt.committed}) does not cover "
+                    f"this node's {s.last_committed} commits: quarantine again"
+                )
             return _port(node.rejoin(force_sst=True, quarantine=dump))
         return _port(node.rejoin(force_sst=False))

@@ -39,6 +39,9 @@ class Receipt:
     node: str
     epoch: int
     rows: dict[str, int]  # "schema.table" -> row count
+    # wsrep_last_committed read inside the dump's snapshot: a node that committed
+    # more since then holds writes this dump does not have (-1: not recorded)
+    committed: int = -1
 
     @property
     def name(self) -> str:
@@ -104,6 +107,9 @@ def quarantine(
             cur.execute("SET SESSION wsrep_dirty_reads=ON")
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            cur.execute("SHOW STATUS LIKE 'wsrep_last_committed'")
+            row = cur.fetchone()
+            committed = int(str(row[1])) if row is not None else -1
             for schema in schemas:
                 cur.execute(
                     "SELECT table_name FROM information_schema.tables "
@@ -141,10 +147,13 @@ def quarantine(
             conn.close()
         except (pymysql.err.MySQLError, OSError):
             pass
-    receipt = {"node": node, "epoch": epoch, "time": stamp, "files": files, "rows": rows}
+    receipt = {
+        "node": node, "epoch": epoch, "time": stamp, "files": files, "rows": rows,
+        "committed": committed,
+    }  # fmt: skip
     _write(partial / "receipt.json", [json.dumps(receipt, indent=2, sort_keys=True) + "\n"])
     os.rename(partial, final)
-    return Receipt(final, node, epoch, rows)
+    return Receipt(final, node, epoch, rows, committed)
 
 
 def verify(directory: Path) -> Receipt:
@@ -153,6 +162,7 @@ def verify(directory: Path) -> Receipt:
         raw = json.loads((directory / "receipt.json").read_text())
         files: dict[str, str] = raw["files"]
         node, epoch, rows = str(raw["node"]), int(raw["epoch"]), dict(raw["rows"])
+        committed = int(raw.get("committed", -1))
     except FileNotFoundError:
         raise QuarantineError(f"{directory}: no receipt.json (incomplete dump)") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -164,7 +174,7 @@ def verify(directory: Path) -> Receipt:
             raise QuarantineError(f"{directory}: {fname} is missing") from None
         if actual != digest:
             raise QuarantineError(f"{directory}: {fname} does not match its receipt")
-    return Receipt(directory, node, epoch, rows)
+    return Receipt(directory, node, epoch, rows, committed)
 
 
 def read_rows(receipt: Receipt, table: str) -> list[dict[str, Any]]:

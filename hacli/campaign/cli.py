@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     try:
         progress = run_campaign(campaign, store, executor, on_progress=bar)
-    except OutputDirError as exc:
+    except (OutputDirError, EngineError) as exc:
         return _err(str(exc))
     except KeyboardInterrupt:
         bar.close()

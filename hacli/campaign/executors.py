@@ -57,11 +57,17 @@ class Executor(Protocol):
 def _worker_main(conn: Connection, database: str | None, preload: tuple[str, ...]) -> None:
     """A local worker: shards in, records out, until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    for name in preload:
-        # Like Dask's --preload with its dask_setup(): import, then campaign_setup().
-        setup = getattr(importlib.import_module(name), "campaign_setup", None)
-        if setup is not None:
-            setup()
+    try:
+        for name in preload:
+            # Like Dask's --preload with its dask_setup(): import, then campaign_setup().
+            setup = getattr(importlib.import_module(name), "campaign_setup", None)
+            if setup is not None:
+                setup()
+        import hacli.campaign.shard  # noqa: F401 - fail here, not on the first shard
+    except Exception as exc:
+        conn.send({"error": f"--preload {' '.join(preload)}: {type(exc).__name__}: {exc}"})
+        return
+    conn.send({"ready": True})
     while True:
         try:
             spec = conn.recv()
@@ -89,6 +95,7 @@ class _Slot:
 
 class LocalProcesses:
     MAX_RETRIES = 2
+    START_TIMEOUT_S = 120.0
 
     def __init__(
         self,
@@ -116,6 +123,23 @@ class LocalProcesses:
         )
         process.start()
         child.close()
+        # The worker says it is ready once its imports and preloads are done; a
+        # worker that cannot start is a campaign error, not a shard to retry.
+        hello = None
+        try:
+            if parent.poll(self.START_TIMEOUT_S):
+                hello = parent.recv()
+        except (EOFError, OSError):
+            pass  # it died first
+        if not isinstance(hello, dict) or not hello.get("ready"):
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+            parent.close()
+            why = hello.get("error") if isinstance(hello, dict) else None
+            raise EngineError(
+                f"a local worker did not start: {why or f'exit code {process.exitcode}'}"
+            )
         return _Slot(process, parent)
 
     def slots(self) -> int:
