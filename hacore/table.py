@@ -30,8 +30,14 @@ The rules, in words:
   the node restarted (its services died with it and must be demoted cleanly).
 * demoting -> standby: the last step of the demotion plan succeeded.
 * promoting/demoting -> fault: a step failed on its last attempt or timed out.
-  Fault yields the VIP; the fault-hold timer (or an operator) returns the node
-  to standby.
+  Fault yields the VIP. When the fault-hold timer fires (or an operator clears
+  the fault) the node runs the demotion plan again from its first step: a node
+  leaves fault only through a completed demotion, so a service step that
+  failed for good (its peer unreachable: Gluster's resync, Galera's rejoin)
+  is tried again until the node's services are a standby's, instead of being
+  left half-done for good (issue 12: a Gluster split-brain mark nothing
+  cleared). Every step is idempotent, so re-running the ones that did succeed
+  is harmless.
 * A step result or timer that does not match the current plan attempt or an
   armed timer is stale and ignored (the stale-timer trap).
 """
@@ -208,12 +214,12 @@ TABLE: dict[Role, dict[InputKind, tuple[Rule, ...]]] = {
         InputKind.STEP_FAILED: (IGNORE,),
         InputKind.TIMER_FIRED: (
             Rule("fault_hold_timer_may_promote", P, "start_promotion"),
-            Rule("fault_hold_timer", S, "leave_fault"),
+            Rule("fault_hold_timer", D, "leave_fault"),
             Rule("armed_timer", F, "disarm_timer"),
             IGNORE,
         ),
         InputKind.OPERATOR: (
-            Rule("clear_fault", S, "leave_fault"),
+            Rule("clear_fault", D, "leave_fault"),
             Rule("always", F, "reject_operator"),
         ),
         InputKind.BOOTED: (Rule("always", F, "boot"),),
@@ -1005,8 +1011,11 @@ def a_fail_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
 def a_leave_fault(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.disarm_purpose(TimerPurpose.FAULT_HOLD)
-    # The yielded priority stays: a recovered node rejoins as a calm standby
-    # and is restored only when VRRP makes it master again.
+    # Out of fault through the whole demotion plan: what the failed plan left
+    # half-done (a resync that needed an unreachable peer) is done now. The
+    # yielded priority stays: a recovered node rejoins as a calm standby and is
+    # restored only when VRRP makes it master again.
+    _start_demotion(ctx, state, i, batch)
     return batch.events
 
 

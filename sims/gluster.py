@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hacore.ports import Done, Outcome, Uncertain
+from hacore.ports import Done, Failed, Outcome, Uncertain
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
@@ -81,6 +81,16 @@ class GlusterFake:
             return NO_ANSWER
         n = self.node
         w = self.gluster.w
+        # Resolving split-brain entries takes the other brick: without it the
+        # resync must not report success (issue 12: it did, and the winner's
+        # split-brain mark stayed set for good).
+        missing = [
+            m.name
+            for m in w.data
+            if m is not n and m.up and (m.gl_split or n.gl_split) and not w.connected(n, m)
+        ]
+        if missing:
+            return Failed(f"gluster: split-brain entries need the brick on {', '.join(missing)}")
         n.gl_pending = 0
         n.gl_split = False
         self.gluster.kept.pop(n.name, None)

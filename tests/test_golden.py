@@ -525,7 +525,8 @@ def step_timeout(s: Recorder) -> None:
 @scenario(
     "plan-failure-fault-hold",
     "start_k3s fails on all 3 attempts: b enters fault, fences writes, stops services and "
-    "yields its VRRP priority; when the fault hold ends it returns to standby.",
+    "yields its VRRP priority; when the fault hold ends it runs the demotion plan (undoing "
+    "the half-done promotion) and rests as standby.",
     PAIR,
     "b",
 )
@@ -541,13 +542,15 @@ def plan_failure(s: Recorder) -> None:
     s.expect(Role.FAULT)
     s.vrrp(VrrpStatus.BACKUP, 50)
     s.fire(TimerPurpose.FAULT_HOLD)
+    s.expect(Role.DEMOTING)  # out of fault only through a completed demotion
+    s.run_plan()
     s.expect(Role.STANDBY)
 
 
 @scenario(
     "operator-clears-fault",
     "A failed promotion leaves b in fault; the operator clears the fault before the hold "
-    "ends, and the stale fault-hold timer is then ignored.",
+    "ends (b runs the demotion plan), and the stale fault-hold timer is then ignored.",
     cluster(2, priorities=(150, 140)),
     "b",
 )
@@ -562,9 +565,11 @@ def clear_fault(s: Recorder) -> None:
     hold = s.state.timer_for(TimerPurpose.FAULT_HOLD)
     assert hold is not None
     s.operator(Command.CLEAR_FAULT)
-    s.expect(Role.STANDBY)
+    s.expect(Role.DEMOTING)
     s.fire_id(hold.timer_id)
     assert s.steps[-1]["events"] == []
+    s.run_plan()
+    s.expect(Role.STANDBY)
 
 
 @scenario(
