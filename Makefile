@@ -13,12 +13,12 @@ simulate: setup
 		--log runs/partition-heal.sqlite --timeline runs/partition-heal.svg
 	.venv/bin/hacore log verify runs/partition-heal.sqlite
 
-PY_TREES = hacore adapters sims hacli tests benchmarks scripts
+PY_TREES = hacore adapters sims hacli hacontracts tests benchmarks scripts
 
 lint: setup
 	.venv/bin/ruff check $(PY_TREES)
 	.venv/bin/ruff format --check $(PY_TREES)
-	.venv/bin/mypy --strict hacore adapters sims hacli
+	.venv/bin/mypy --strict hacore adapters sims hacli hacontracts
 	.venv/bin/lint-imports
 	MYPYPATH=tests .venv/bin/mypy --strict tests benchmarks scripts
 

@@ -18,7 +18,6 @@ from adapters.store import (
     ConfigDecodeError,
     NotAStoreError,
     SqliteStore,
-    StoreDamagedError,
     StoreError,
     StorePathError,
 )
@@ -106,7 +105,7 @@ def cmd_verify(
     with store:
         try:
             results = store.check()
-        except StoreDamagedError as exc:
+        except StoreError as exc:  # damaged below the records (SQLite, text, types)
             print(f"FAIL {exc}", file=out)
             return 1
         failed = 0
@@ -118,7 +117,25 @@ def cmd_verify(
                 print(f"ok   node {node}: {result} records", file=out)
         total = len(results)
         print(f"{args.file}: {total - failed} of {total} node logs verify", file=out)
+        config_problem = _config_problem(store)
+        if config_problem is not None:
+            print(f"FAIL {config_problem}", file=out)
+            return 1
         return 1 if failed else 0
+
+
+def _config_problem(store: SqliteStore) -> str | None:
+    """What is wrong with the store's ``meta`` beyond the logs: the stored cluster
+    configuration (replay re-decides with it), or a key this store never writes."""
+    try:
+        keys = store.meta_keys()
+        _ = store.config  # decoded and validated (ConfigDecodeError is a StoreError)
+    except StoreError as exc:
+        return f"stored cluster configuration: {exc}"
+    unknown = sorted(keys - {"format", "schema", "config"}, key=repr)
+    if unknown:
+        return f"meta holds key(s) this store never writes: {unknown!r}"[:300]
+    return None
 
 
 def _record_json(r: LogRecord) -> str:
@@ -150,31 +167,38 @@ def cmd_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     if store is None:
         return 2
     with store:
-        nodes = _nodes(store, args.node, err)
-        if nodes is None:
-            return 2
         try:
-            if not args.json:
-                print(
-                    f"{'node':<12} {'seq':>6} {'epoch':>5} {'at':>16} {'kind':<5} "
-                    f"{'type':<22} payload",
-                    file=out,
-                )
-            for node in nodes:
-                for r in store.records(node, args.since):
-                    if args.json:
-                        print(_record_json(r), file=out)
-                    else:
-                        print(
-                            f"{r.node:<12} {r.seq:>6} {r.epoch:>5} {seconds(r.at):>16} {r.kind:<5} "
-                            f"{r.type + ('' if r.v == 1 else f'/v{r.v}'):<22} {r.payload}",
-                            file=out,
-                        )
-        except BrokenPipeError:  # `hacore log show | head`
-            return 0
-        except StoreError as exc:
+            return _show(store, args, out, err)
+        except StoreError as exc:  # damaged below the records: a failed check
             print(f"hacore log: {exc}", file=err)
             return 1
+
+
+def _show(store: SqliteStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    nodes = _nodes(store, args.node, err)
+    if nodes is None:
+        return 2
+    try:
+        if not args.json:
+            print(
+                f"{'node':<12} {'seq':>6} {'epoch':>5} {'at':>16} {'kind':<5} {'type':<22} payload",
+                file=out,
+            )
+        for node in nodes:
+            for r in store.records(node, args.since):
+                if args.json:
+                    print(_record_json(r), file=out)
+                else:
+                    print(
+                        f"{r.node:<12} {r.seq:>6} {r.epoch:>5} {seconds(r.at):>16} {r.kind:<5} "
+                        f"{r.type + ('' if r.v == 1 else f'/v{r.v}'):<22} {r.payload}",
+                        file=out,
+                    )
+    except BrokenPipeError:  # `hacore log show | head`
+        return 0
+    except StoreError as exc:
+        print(f"hacore log: {exc}", file=err)
+        return 1
     return 0
 
 
@@ -201,60 +225,67 @@ def cmd_replay(
     if store is None:
         return 2
     with store:
-        nodes = _nodes(store, args.node, err)
-        if nodes is None:
-            return 2
         try:
-            config = store.config
-        except ConfigDecodeError as exc:
+            return _replay(store, args, out, err)
+        except StoreError as exc:  # damaged below the records: a failed check
             print(f"hacore log: {exc}", file=err)
-            return 2
-        if config is None:
-            print(
-                f"hacore log: {args.file}: the store holds no cluster configuration; "
-                "cannot re-decide",
-                file=err,
+            return 1
+
+
+def _replay(store: SqliteStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    nodes = _nodes(store, args.node, err)
+    if nodes is None:
+        return 2
+    try:
+        config = store.config
+    except ConfigDecodeError as exc:
+        print(f"hacore log: {exc}", file=err)
+        return 2
+    if config is None:
+        print(
+            f"hacore log: {args.file}: the store holds no cluster configuration; cannot re-decide",
+            file=err,
+        )
+        return 2
+    rows: list[tuple[str, ...]] = []
+    details: list[str] = []
+    failed = False
+    for node in nodes:
+        try:
+            count = store.verify_node(node)
+            # Only the verified prefix: a live writer may have appended since.
+            records = list(itertools.islice(store.upcast_records(node), count))
+            state = replay_records(node, records)
+            mismatches = redecide(Context(config, node), records)
+        except ChainError as exc:
+            failed = True
+            rows.append((node, "-", "-", "-", "-", "-", "log does not verify"))
+            details.append(f"FAIL {_describe(exc)}")
+            continue
+        except (DecodeError, KeyError, StoreError) as exc:
+            failed = True
+            rows.append((node, "-", "-", "-", "-", "-", "cannot replay"))
+            details.append(f"FAIL node {node}: {exc}")
+            continue
+        plan = "-" if state.plan is None else f"{state.plan.kind}@{state.plan.current_step}"
+        verdict = "ok" if not mismatches else f"{len(mismatches)} mismatch(es)"
+        rows.append(
+            (
+                node,
+                str(count),
+                str(state.role),
+                str(state.epoch),
+                str(state.vrrp),
+                plan,
+                verdict,
             )
-            return 2
-        rows: list[tuple[str, ...]] = []
-        details: list[str] = []
-        failed = False
-        for node in nodes:
-            try:
-                count = store.verify_node(node)
-                # Only the verified prefix: a live writer may have appended since.
-                records = list(itertools.islice(store.upcast_records(node), count))
-                state = replay_records(node, records)
-                mismatches = redecide(Context(config, node), records)
-            except ChainError as exc:
-                failed = True
-                rows.append((node, "-", "-", "-", "-", "-", "log does not verify"))
-                details.append(f"FAIL {_describe(exc)}")
-                continue
-            except (DecodeError, KeyError, StoreError) as exc:
-                failed = True
-                rows.append((node, "-", "-", "-", "-", "-", "cannot replay"))
-                details.append(f"FAIL node {node}: {exc}")
-                continue
-            plan = "-" if state.plan is None else f"{state.plan.kind}@{state.plan.current_step}"
-            verdict = "ok" if not mismatches else f"{len(mismatches)} mismatch(es)"
-            rows.append(
-                (
-                    node,
-                    str(count),
-                    str(state.role),
-                    str(state.epoch),
-                    str(state.vrrp),
-                    plan,
-                    verdict,
-                )
-            )
-            for m in mismatches:
-                failed = True
-                details.append(f"MISMATCH node {node}: input seq {m.seq}")
-                details.append(f"  recorded: {list(m.expected)}")
-                details.append(f"  now:      {list(m.actual)}")
-        print(_table(rows), file=out)
-        for line in details:
-            print(line, file=out)
-        return 1 if failed else 0
+        )
+        for m in mismatches:
+            failed = True
+            details.append(f"MISMATCH node {node}: input seq {m.seq}")
+            details.append(f"  recorded: {list(m.expected)}")
+            details.append(f"  now:      {list(m.actual)}")
+    print(_table(rows), file=out)
+    for line in details:
+        print(line, file=out)
+    return 1 if failed else 0

@@ -80,6 +80,29 @@ R15 Advertisement intervals are what keepalived runs, never what was
 
 A router killed outright (SIGKILL) is not a stimulus: the driver forgets it
 and starts again from ``VrrpRouter.initial(config)`` — no advert, no report.
+
+Known differences from keepalived 2.2.7 (measured in the lab, 2 loaded cores;
+docs/vrrp-model.md has the whole list and docs/vrrp-trials.md the figures)
+-------------------------------------------------------------------------------
+
+- No timing here at all (the core takes time as input). keepalived's start-up
+  latency (launch to first down timer: median 90 ms, max 192 ms), late timers
+  (Adver_Timer median 3.6 ms, max 49.7 ms; Master_Down_Timer median 2.4 ms,
+  max 8.0 ms), notify lag (advert on the wire to the MASTER line: median
+  14.5 ms, max 62.7 ms) and unicast sends peer by peer (0.1 ms apart, up to
+  9.9 ms for a new master's first advert) are added by ``sims.vrrp_sim`` from
+  lab samples. Without them simultaneous and equal-priority starts are decided
+  by priority and address; keepalived's are a coin toss (12-13 of 25 lab
+  trials either way).
+- With that timing, a 3-node kill (150/120/100) makes n3 briefly master in 5 %
+  of model runs, 0 of 25 lab trials (p = 0.61: within what 25 trials tell).
+- keepalived's source has a one-interval start-up path for ``state MASTER``
+  (``vrrp_init_state``) that 2.2.7 does not take in the lab; R1 follows the lab.
+- Two address owners: keepalived lowers its own priority to 254; not here.
+- ``preempt_delay`` with ``state MASTER``: keepalived clears it; refused here.
+- Not modelled: gratuitous ARP, ``lower_prio_no_advert``,
+  ``higher_prio_send_advert``, sync groups, ``down_timer_adverts`` other than 3,
+  strict mode, VRRPv2, IPv6, VMAC, the timing of FAULT transitions.
 """
 
 from __future__ import annotations
@@ -255,6 +278,9 @@ class VrrpConfig:
             raise ValueError(f"start_as_master: must be a bool, got {self.start_as_master!r}")
         if not self.preempt and self.start_as_master:
             raise ValueError("preempt: nopreempt requires start_as_master=False (state BACKUP)")
+        if self.preempt_delay_us and self.start_as_master:
+            # keepalived clears it: "preempt delay will not work with initial state MASTER"
+            raise ValueError("preempt_delay_us: keepalived ignores it with start_as_master=True")
 
     @property
     def address_int(self) -> int:

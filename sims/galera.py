@@ -21,11 +21,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hacore import inputs as inp
-from hacore.ports import Done, Failed, Outcome
+from hacore.ports import Done, Failed, Outcome, Uncertain
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
     from sims.world import World
+
+
+# What a fake of a hung daemon answers (SimNode.hung).
+NO_ANSWER = Uncertain("no answer before the deadline")
 
 
 class SimGalera:
@@ -204,18 +208,28 @@ class GaleraFake:
         self.node = node
 
     def probe(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         return Done((inp.LocalProgress(self.galera.w.now, len(n.history)),))
 
     def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         return self.galera.make_primary(self.node, bootstrap_allowed)
 
     def rejoin(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         return self.galera.rejoin(self.node)
 
     def fence_writes(self, *, fenced: bool, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.node.fenced = fenced
         return Done()
 
     def quarantine(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         return self.galera.quarantine(self.node)

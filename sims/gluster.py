@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hacore.ports import Done, Outcome
+from hacore.ports import Done, Outcome, Uncertain
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
     from sims.world import World
+
+
+# What a fake of a hung daemon answers (SimNode.hung).
+NO_ANSWER = Uncertain("no answer before the deadline")
 
 
 class SimGluster:
@@ -24,6 +28,9 @@ class SimGluster:
         self.w = world
         self.rng = world.stream("gluster")
         self.quarantined_copies = 0  # losing copies set aside before a resync
+        # Per node, the pending files already copied aside in this split-brain
+        # episode: a second quarantine copies only what is new (idempotent).
+        self.kept: dict[str, int] = {}
 
     def sync(self) -> None:
         """Connected members exchange pending files; both pending: split-brain."""
@@ -55,30 +62,44 @@ class GlusterFake:
         self.node = node
 
     def probe(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         return Done(detail=f"pending={n.gl_pending} split={n.gl_split}")
 
     def heal(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         n.gl_split = False
         n.gl_pending = 0
+        self.gluster.kept.pop(n.name, None)
         return Done()
 
     def resync(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         w = self.gluster.w
         n.gl_pending = 0
         n.gl_split = False
+        self.gluster.kept.pop(n.name, None)
         for m in w.data:
             if m is not n and w.connected(n, m) and m.gl_split:
                 m.gl_split = False
                 m.gl_pending = 0
+                self.gluster.kept.pop(m.name, None)
         return Done()
 
     def quarantine_losing_copy(self, *, key: str, deadline: int) -> Outcome:
         # The model keeps counts, not files: what a resync would replace is this
-        # node's pending files while in split-brain. Counted once per episode.
+        # node's pending files while in split-brain, each copied once.
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
-        if n.gl_split and n.gl_pending:
-            self.gluster.quarantined_copies += n.gl_pending
+        g = self.gluster
+        kept = g.kept.get(n.name, 0)
+        if n.gl_split and n.gl_pending > kept:
+            g.quarantined_copies += n.gl_pending - kept
+            g.kept[n.name] = n.gl_pending
         return Done()

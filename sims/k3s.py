@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hacore.ports import Done, Failed, Outcome
+from hacore.ports import Done, Failed, Outcome, Uncertain
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
     from sims.world import World
+
+
+# What a fake of a hung daemon answers (SimNode.hung).
+NO_ANSWER = Uncertain("no answer before the deadline")
 
 
 class SimK3s:
@@ -58,20 +62,28 @@ class DatastoreFake:
         self.node = node
 
     def restore_from_replica(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         if n.replica:
             n.k3s_db = list(n.replica)
         return Done()
 
     def start_replication(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.node.litestream_on = True
         return Done()
 
     def stop_replication(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.node.litestream_on = False
         return Done()
 
     def quarantine_newer_local(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         replicated = set(n.replica)
         for k in n.k3s_db:
@@ -87,12 +99,18 @@ class K3sFake:
         self.node = node
 
     def start(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.node.k3s_running = True
         return Done()
 
     def stop(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.node.k3s_running = False
         return Done()
 
     def ready(self, *, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         return Done() if self.node.k3s_running else Failed("k3s: /readyz does not answer")

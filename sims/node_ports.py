@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hacore import vrrp
-from hacore.ports import Done, Outcome, Ports
+from hacore.ports import Done, Outcome, Ports, Uncertain
 from hacore.roles import Role, VrrpStatus
 from sims.galera import GaleraFake
 from sims.gluster import GlusterFake
@@ -25,12 +25,18 @@ if TYPE_CHECKING:
     from sims.world import World
 
 
+# What a fake of a hung daemon answers (SimNode.hung).
+NO_ANSWER = Uncertain("no answer before the deadline")
+
+
 class VipFake:
     def __init__(self, world: World, node: SimNode) -> None:
         self.w = world
         self.node = node
 
     def set_priority_yield(self, *, yielded: bool, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         n = self.node
         assert n.spec is not None
         prio = 1 if yielded else n.spec.priority
@@ -40,6 +46,8 @@ class VipFake:
     def probe(self, *, key: str, deadline: int) -> Outcome:
         # The answer comes as a VrrpReported line through the FIFO, in order
         # with the notifications (keepalived's own ordered stream).
+        if self.node.hung:
+            return NO_ANSWER
         router = self.node.router
         if router is not None:
             self.w._fifo(self.node, VrrpStatus(router.state.value), router.priority)
@@ -52,6 +60,8 @@ class TransportFake:
         self.node = node
 
     def announce(self, *, role: Role, epoch: int, key: str, deadline: int) -> Outcome:
+        if self.node.hung:
+            return NO_ANSWER
         self.w._send_heartbeats(self.node)
         return Done()
 

@@ -67,6 +67,9 @@ class SimNode:
         self.role = Role.STANDBY
         self.fenced = True
         self.slow = 1
+        # The node's daemons stop answering (a hung mysqld, a stopped keepalived):
+        # every port call is Uncertain. Set by the port contract tests.
+        self.hung = False
         self.fail_next = 0
         # Galera
         self.history: list[int] = []

@@ -17,6 +17,26 @@ library) so the main simulator can reuse it as its VRRP layer.
   timers of an earlier incarnation are dropped here (the router's own
   generation counter starts over).
 - Iteration is over sorted names only: same inputs, same outputs.
+
+keepalived's own timing (``timing``, a :class:`sims.keepalived_timing.KeepalivedTiming`
+of samples measured in the lab; ``EXACT`` by default, which has none), every
+draw from one stream seeded by the run's seed, separate from the loss stream:
+
+- start-up latency: a ``start`` at t runs the router's Start at t plus a drawn
+  latency; nodes started at the same instant are launched one after the other,
+  each later one a drawn launch gap after the one before (which can be
+  negative: start order decides an equal-priority race most of the time, not
+  always, as in the lab);
+- late timers: every timer fires a drawn lateness after its due time (the
+  Adver_Timer and the Master_Down_Timer each from their own samples: a loaded
+  master's adverts are late far more often than a backup's down timer), and
+  the router re-arms from when it actually fired (keepalived's adverts drift so);
+- unicast adverts go peer by peer in address order, a drawn gap apart (a new
+  master's first advert has its own, longer gaps): a node killed between two
+  sends leaves the later peers an advert behind;
+- the notify FIFO: every reported state (and each ``MASTER_RX_LOWER_PRI``)
+  becomes a line a drawn lag later, a node's lines in order (``lines``).
+  ``transitions`` keeps the model's own instants.
 """
 
 from __future__ import annotations
@@ -39,13 +59,15 @@ from hacore.vrrp import (
     StateChanged,
     Stimulus,
     TimerFired,
+    TimerKind,
     VrrpConfig,
     VrrpRouter,
     VrrpState,
     step,
 )
+from sims.keepalived_timing import EXACT, KeepalivedTiming, draw
 
-__all__ = ["Control", "LowerPriorityLine", "SimTransition", "VrrpSim"]
+__all__ = ["Control", "FifoLine", "LowerPriorityLine", "SimTransition", "VrrpSim"]
 
 DEFAULT_LINK_DELAY_US = 200
 
@@ -66,6 +88,24 @@ class LowerPriorityLine:
     time_us: int
     node: str
     priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class FifoLine:
+    """A notify_fifo line as keepalived would write it, at the time it would appear."""
+
+    time_us: int
+    node: str
+    word: str  # BACKUP, MASTER, FAULT, STOP, MASTER_RX_LOWER_PRI
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Wire:
+    """One unicast send of an advert still to go out (the sender may die first)."""
+
+    dst: str
+    advert: SendAdvert
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +131,7 @@ class _Item:
     seq: int
     node: str = field(compare=False)
     incarnation: int = field(compare=False)
-    what: Stimulus | Control = field(compare=False)
+    what: Stimulus | Control | _Wire = field(compare=False)
 
 
 class VrrpSim:
@@ -101,6 +141,7 @@ class VrrpSim:
         *,
         link_delay_us: int = DEFAULT_LINK_DELAY_US,
         seed: int = 0,
+        timing: KeepalivedTiming = EXACT,
     ) -> None:
         if link_delay_us < 0:
             raise ValueError(f"link_delay_us: must be >= 0, got {link_delay_us}")
@@ -111,6 +152,8 @@ class VrrpSim:
         self.names = tuple(self.configs)
         self.link_delay_us = link_delay_us
         self.rng = random.Random(seed)
+        self.timing = timing
+        self.timing_rng = random.Random(f"keepalived-timing-{seed}")
         self.now = 0
         self.routers = {n: VrrpRouter.initial(c) for n, c in self.configs.items()}
         self.incarnation = dict.fromkeys(self.names, 0)
@@ -119,12 +162,15 @@ class VrrpSim:
         self.transitions: list[SimTransition] = []
         self.adverts: list[SentAdvert] = []
         self.lower_priority_lines: list[LowerPriorityLine] = []
+        self.lines: list[FifoLine] = []
+        self._line_at: dict[str, int] = {}
+        self._launch: tuple[int, int] = (-1, 0)  # (instant, when the last launch there starts)
         self._heap: list[_Item] = []
         self._seq = 0
 
     # -------------------------------------------------------- scheduling --
 
-    def _push(self, at: int, node: str, what: Stimulus | Control) -> None:
+    def _push(self, at: int, node: str, what: Stimulus | Control | _Wire) -> None:
         if at < self.now:
             raise ValueError(f"cannot schedule at {at} µs, before now ({self.now} µs)")
         self._seq += 1
@@ -132,8 +178,9 @@ class VrrpSim:
 
     def at(self, time_us: int, op: str, node: str = "", **kw: object) -> None:
         """Schedule a control: ``sim.at(t, "kill", "n1")``, ``sim.at(t, "partition",
-        groups=[["n1"], ["n2"]])``, ``sim.at(t, "heal")``, ``sim.at(t, "priority", "n1",
-        value=50)``, ``sim.at(t, "loss", "n1", value=30)``."""
+        groups=[["n1"], ["n2"]])``, ``sim.at(t, "heal")``, ``sim.at(t, "uncut",
+        pairs=[("n2", "n1")])``, ``sim.at(t, "priority", "n1", value=50)``,
+        ``sim.at(t, "loss", "n1", value=30)``."""
         if node and node not in self.configs:
             raise ValueError(f"node: unknown {node!r}")
         if op == "partition":
@@ -143,6 +190,15 @@ class VrrpSim:
             return
         if op == "isolate":
             self._push(time_us, "", Control("cut", pairs=self.partition_pairs([[node]])))
+            return
+        if op == "uncut":  # ``pairs=[(src, dst), ...]``: those directions carry again
+            pairs = kw.get("pairs")
+            assert isinstance(pairs, Sequence)
+            directed = tuple((str(p[0]), str(p[1])) for p in pairs)
+            for x in (n for p in directed for n in p):
+                if x not in self.configs:
+                    raise ValueError(f"uncut: unknown node {x!r}")
+            self._push(time_us, "", Control("uncut", pairs=directed))
             return
         value = kw.get("value", 0)
         assert isinstance(value, int)
@@ -176,13 +232,21 @@ class VrrpSim:
             self.now = item.time
             if isinstance(item.what, Control):
                 self._control(item.what)
-            elif item.incarnation == self.incarnation.get(item.node, 0):
+            elif item.incarnation != self.incarnation.get(item.node, 0):
+                continue  # of a killed incarnation: its timers and unsent adverts die with it
+            elif isinstance(item.what, _Wire):
+                self._deliver(item.node, item.what.dst, item.what.advert)
+            else:
                 self._stimulate(item.node, item.what)
         self.now = max(self.now, time_us)
 
     def _control(self, c: Control) -> None:
         if c.op == "start":
-            self._stimulate(c.node, Start(self.now))
+            latency = self._launch_latency()
+            if latency:
+                self._push(self.now + latency, c.node, Start(self.now + latency))
+            else:
+                self._stimulate(c.node, Start(self.now))
         elif c.op == "stop":
             self._stimulate(c.node, Shutdown(self.now))
         elif c.op == "kill":
@@ -194,6 +258,8 @@ class VrrpSim:
             self._stimulate(c.node, Start(self.now))
         elif c.op == "cut":
             self.cuts.update(c.pairs)
+        elif c.op == "uncut":
+            self.cuts.difference_update(c.pairs)
         elif c.op == "heal":
             self.cuts.clear()
             self.loss_pct.clear()
@@ -208,21 +274,66 @@ class VrrpSim:
         else:
             raise ValueError(f"unknown control {c.op!r}")
 
+    def _launch_latency(self) -> int:
+        """keepalived's start-up: a drawn latency, and one launch after another for
+        nodes started at the same instant (each a drawn gap after the previous)."""
+        t = self.timing
+        if not t.start_latency_us and not t.launch_gap_us:
+            return 0
+        instant, last = self._launch
+        if instant == self.now:
+            latency = max(0, last + draw(self.timing_rng, t.launch_gap_us))
+        else:
+            latency = draw(self.timing_rng, t.start_latency_us)
+        self._launch = (self.now, latency)
+        return latency
+
     def _stimulate(self, node: str, stimulus: Stimulus) -> None:
         router, actions = step(self.routers[node], stimulus)
         self.routers[node] = router
+        becomes_master = any(
+            isinstance(a, StateChanged) and a.new is VrrpState.MASTER for a in actions
+        )
         for action in actions:
             if isinstance(action, ArmTimer):
-                self._push(action.due, node, TimerFired(action.due, action.generation))
+                late = (
+                    self.timing.down_timer_late_us
+                    if router.timer_kind is TimerKind.MASTER_DOWN
+                    else self.timing.timer_late_us
+                )
+                fires = action.due + draw(self.timing_rng, late)
+                self._push(
+                    max(fires, self.now), node, TimerFired(max(fires, self.now), action.generation)
+                )
             elif isinstance(action, SendAdvert):
-                self._send(node, action)
+                self._send(node, action, first=becomes_master)
             elif isinstance(action, StateChanged):
                 self.transitions.append(
                     SimTransition(self.now, node, action.old, action.new, action.priority)
                 )
+                self._line(
+                    node, action.new.value, action.priority, action, isinstance(stimulus, Start)
+                )
             elif isinstance(action, LowerPriorityReported):
                 self.lower_priority_lines.append(LowerPriorityLine(self.now, node, action.priority))
+                self._line(node, "MASTER_RX_LOWER_PRI", action.priority, action, False)
             # CancelTimer: nothing to do, the generation makes the old timer stale
+
+    def _line(self, node: str, word: str, priority: int, action: object, at_start: bool) -> None:
+        t = self.timing
+        if word == "MASTER":
+            lag = draw(self.timing_rng, t.notify_lag_master_us)
+        elif at_start:
+            lag = draw(self.timing_rng, t.backup_line_us)
+        else:
+            lag = draw(self.timing_rng, t.notify_lag_backup_us)
+        at = max(self.now + max(0, lag), self._line_at.get(node, 0))
+        self._line_at[node] = at
+        self.lines.append(FifoLine(at, node, word, priority))
+
+    def fifo_lines(self) -> list[FifoLine]:
+        """Every node's fifo lines in time order (a node's own are in order already)."""
+        return sorted(self.lines, key=lambda x: (x.time_us, x.node))
 
     def _dropped(self, src: str, dst: str) -> bool:
         if (src, dst) in self.cuts:
@@ -233,14 +344,25 @@ class VrrpSim:
                 return True
         return False
 
-    def _send(self, src: str, advert: SendAdvert) -> None:
+    def _send(self, src: str, advert: SendAdvert, *, first: bool = False) -> None:
         self.adverts.append(SentAdvert(self.now, src, advert.priority))
-        sender = self.configs[src].address
-        due = self.now + self.link_delay_us
+        gaps = self.timing.send_gap_first_us if first else self.timing.send_gap_us
+        at = self.now
         for dst in self.names:
-            if dst == src or self._dropped(src, dst):
+            if dst == src:
                 continue
-            self._push(due, dst, AdvertReceived(due, advert.priority, advert.interval_us, sender))
+            if at == self.now:
+                self._deliver(src, dst, advert)
+            else:
+                self._push(at, src, _Wire(dst, advert))
+            at += draw(self.timing_rng, gaps)
+
+    def _deliver(self, src: str, dst: str, advert: SendAdvert) -> None:
+        if self._dropped(src, dst):
+            return
+        due = self.now + self.link_delay_us
+        sender = self.configs[src].address
+        self._push(due, dst, AdvertReceived(due, advert.priority, advert.interval_us, sender))
 
     # ---------------------------------------------------------- queries --
 

@@ -85,7 +85,7 @@ priority = 100
 key_file = "{key}"
 port = {port}
 heartbeat_s = 0.1
-timeout_s = 0.8
+timeout_s = 2.0
 
 [timing]
 write_lease_s = 0.5

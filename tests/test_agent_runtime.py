@@ -70,7 +70,7 @@ class Pair:
         return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(pred: Callable[[], bool], timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not pred():

@@ -108,6 +108,18 @@ def test_kill_active_safety_first_stays_non_primary_then_availability_first_boot
         assert set(w.acked) <= table_ids(g, "n1")
         assert restarted.rejoin(force_sst=False).kind is OutcomeKind.ALREADY
 
+        # the plan's step right after a crash, before Galera noticed it: Galera still
+        # says Primary of 2; the port waits for the view change, then bootstraps
+        g.server("n1").kill()
+        s = g.probe("n2").status
+        assert s is not None and s.primary and s.cluster_size == 2
+        again = port.make_primary(
+            bootstrap_allowed=True, key="n2/plan-3/mp", deadline=deadline_in(30)
+        )
+        assert isinstance(again, Done), again
+        s = g.probe("n2").status
+        assert s is not None and s.member and s.cluster_size == 1 and w.write(1) == 1
+
 
 @pytest.mark.slow
 def test_kill_active_with_garbd_stays_primary() -> None:

@@ -99,6 +99,7 @@ def test_renders_preempt_options_tracking_and_notify() -> None:
         ("advert_int", {"advert_int": "fast"}),
         ("preempt_delay", {"preempt_delay": 1001}),
         ("preempt", {"preempt": False, "start_as_master": True}),
+        ("preempt_delay", {"preempt_delay": 1, "start_as_master": True}),
         ("notify_argv", {"notify_argv": ("hacore", "notify")}),
     ],
 )

@@ -73,8 +73,9 @@ def test_unknown_lab_and_unknown_node_exit_2(
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert main(["lab", "heal", "--state-dir", str(tmp_path / "none")]) == 2
     assert "no lab" in capsys.readouterr().err
-    state = LabState("t", "hlzz", str(tmp_path), "0.1", witness=False, switch_ns="hlzz-sw")
-    state.nodes.append(NodeState("n1", 1, "hlzz-n1", "10.0.0.1", 100, True, 0, False))
+    # a state lab.json validates (adapters.lab.state_file): this lab's prefix, names, addresses
+    state = LabState("t", "hl00ff00", str(tmp_path), "0.1", False, "hl00ff00-sw")
+    state.nodes.append(NodeState("n1", 1, "hl00ff00-n1", "10.77.0.1", 100, True, 0, False))
     Lab(state).save()
     for argv in (["kill", "n9"], ["isolate", "w"], ["loss", "n9", "5"], ["partition", "n1|n9"]):
         assert main(["lab", *argv, "--state-dir", str(tmp_path)]) == 2, argv

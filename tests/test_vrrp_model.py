@@ -97,6 +97,7 @@ def test_priority_outside_1_255_is_refused_naming_the_field(bad: int) -> None:
         ("address", {"address": "10.0.0.300"}),
         ("preempt_delay_us", {"preempt_delay_us": 1001 * SEC}),
         ("preempt", {"preempt": False, "start_as_master": True}),
+        ("preempt_delay_us", {"preempt_delay_us": SEC, "start_as_master": True}),
     ],
 )
 def test_config_errors_name_the_field(field: str, kw: dict[str, object]) -> None:
@@ -523,3 +524,92 @@ def test_r15_an_advert_on_the_wire_carries_centiseconds() -> None:
     with pytest.raises(ValueError, match="interval_us"):
         AdvertReceived(0, 100, 15_000, PEER)
     assert AdvertReceived(0, 100, 20_000, PEER).interval_us == 20_000
+
+
+# ------------------------------------------- the simulator's keepalived timing --
+
+import itertools  # noqa: E402
+
+from sims.keepalived_timing import MEASURED, KeepalivedTiming  # noqa: E402
+
+
+def timed_sim(*prios: int, **timing: tuple[int, ...]) -> VrrpSim:
+    return sim_of(*prios, timing=KeepalivedTiming(**timing))
+
+
+def test_sim_start_latency_and_launch_order_decide_an_equal_priority_race() -> None:
+    """Two equal priorities launched together: the one that starts first wins, whatever
+    the addresses. n2 is launched first; n1 starts one drawn launch gap after it (the
+    lab's launch gaps can be negative: a later launch that starts first)."""
+    for gap, winner in ((5_000, "n2"), (-5_000, "n1")):
+        sim = timed_sim(100, 100, start_latency_us=(30_000,), launch_gap_us=(gap,))
+        sim.at(0, "start", "n2")
+        sim.at(0, "start", "n1")
+        sim.run_until(1_000 * MS)
+        starts = {t.node: t.time_us for t in sim.transitions if t.new is VrrpState.BACKUP}
+        assert starts == {"n2": 30_000, "n1": 30_000 + gap}
+        assert sim.masters() == [winner]
+    exact = sim_of(100, 100)  # no timing: both time out together, the higher address wins
+    exact.at(0, "start", "n2")
+    exact.at(0, "start", "n1")
+    exact.run_until(1_000 * MS)
+    assert exact.masters() == ["n2"]
+
+
+def test_sim_late_timers_drift_the_advert_cycle() -> None:
+    sim = timed_sim(200, 150, timer_late_us=(3_000,), down_timer_late_us=(1_000,))
+    sim.at(0, "start", "n1")
+    sim.run_until(1_000 * MS)
+    sends = [a.time_us for a in sim.adverts if a.node == "n1"]
+    assert sends[0] == master_down_interval_us(200, INTERVAL) + 1_000  # the down timer's
+    assert {b - a for a, b in itertools.pairwise(sends)} == {INTERVAL + 3_000}
+
+
+def test_sim_kill_between_unicast_sends_leaves_the_later_peer_an_advert_behind() -> None:
+    """150/120/100, sends 5 ms apart: killed 1 ms into an advert, n1 reached n2 but not
+    n3, so n3's down timer started a whole interval earlier and n3 is master first."""
+    sim = timed_sim(150, 120, 100, send_gap_us=(5_000,), send_gap_first_us=(5_000,))
+    for name in sim.names:
+        sim.at(0, "start", name)
+    sim.run_until(900 * MS)
+    last = max(a.time_us for a in sim.adverts if a.node == "n1")
+    kill = last + INTERVAL + 1_000  # the next advert has gone to n2 only
+    sim.at(kill, "kill", "n1")
+    sim.run_until(2_000 * MS)
+    after = [t.node for t in sim.transitions if t.time_us > kill and t.new is VrrpState.MASTER]
+    assert after[0] == "n3" and sim.masters() == ["n2"]
+    # the same kill with every send at once: n2 (higher priority, later timer) only
+    plain = sim_of(150, 120, 100)
+    for name in plain.names:
+        plain.at(0, "start", name)
+    plain.at(kill, "kill", "n1")
+    plain.run_until(2_000 * MS)
+    assert [
+        t.node for t in plain.transitions if t.time_us > kill and t.new is VrrpState.MASTER
+    ] == ["n2"]
+
+
+def test_sim_notify_lag_delays_the_lines_and_keeps_each_nodes_order() -> None:
+    sim = timed_sim(200, 150, notify_lag_master_us=(20_000,), notify_lag_backup_us=(1_000,))
+    sim.at(0, "start", "n1")
+    sim.at(0, "start", "n2")
+    sim.run_until(1_000 * MS)
+    lines = [(x.node, x.word, x.time_us) for x in sim.fifo_lines()]
+    master = next(t for t in sim.transitions if t.new is VrrpState.MASTER)
+    assert ("n1", "MASTER", master.time_us + 20_000) in lines
+    for node in ("n1", "n2"):
+        times = [t for n, _w, t in lines if n == node]
+        assert times == sorted(times)
+
+
+@given(st.integers(0, 10_000))
+def test_sim_with_measured_timing_is_reproducible_from_its_seed(seed: int) -> None:
+    runs = []
+    for _ in range(2):
+        sim = sim_of(150, 120, 100, seed=seed, timing=MEASURED)
+        for name in sim.names:
+            sim.at(0, "start", name)
+        sim.at(1_000 * MS, "kill", "n1")
+        sim.run_until(2_000 * MS)
+        runs.append((sim.transitions, sim.fifo_lines(), sim.adverts))
+    assert runs[0] == runs[1]

@@ -10,7 +10,9 @@ What the port's arguments do not say, the adapter decides from what it sees:
 
 * ``make_primary`` starts mariadbd when it is not running (the agent starts
   MariaDB, not init), lets it join a reachable Primary component, and forces
-  ``pc.bootstrap`` only with ``bootstrap_allowed``.
+  ``pc.bootstrap`` only with ``bootstrap_allowed``; then it first waits (at
+  most ``settle_s``) for Galera to notice the lost peer, because right after a
+  crash Galera still reports the old, whole Primary view.
 * ``quarantine`` dumps the business schemas once per plan (the key's
   ``.../plan-N`` prefix): a retry finds the verified dump and copies nothing
   twice, unless the node committed since (then it dumps again).
@@ -65,6 +67,8 @@ class GaleraPortAdapter:
     quarantine_root: Path
     epoch: Callable[[], int]  # the node's current epoch (from its core state)
     clock_us: Callable[[], int] = monotonic_us
+    # longer than Galera's loss detection (6.0-6.3 s measured on the lab)
+    settle_s: float = 10.0
     wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def _budget(self, deadline: int) -> GaleraNode | None:
@@ -97,7 +101,23 @@ class GaleraPortAdapter:
             joined = dataclasses.replace(node, deadline_s=min(node.deadline_s, 15.0)).start()
             if joined.ok:
                 return _port(joined)
+        if bootstrap_allowed:
+            self._await_view_change(node)
         return _port(node.make_primary(bootstrap_allowed=bootstrap_allowed))
+
+    def _await_view_change(self, node: GaleraNode) -> None:
+        """The core promotes because it lost a peer, but Galera sees the loss only after
+        its suspect timeout (~6 s) and until then still reports the full Primary view.
+        Answering "already primary" then would leave this node non-Primary seconds later
+        with nobody left to bootstrap it; so wait (bounded) for the view to drop a
+        member. A view that stays whole means Galera still reaches every member: then
+        it really is primary and nothing is forced."""
+        end = time.monotonic() + min(node.deadline_s, self.settle_s)
+        while time.monotonic() < end:
+            s = node.observe().status
+            if s is None or not s.primary or s.cluster_size < self.cluster_size:
+                return
+            time.sleep(0.05)
 
     def fence_writes(self, *, fenced: bool, key: str, deadline: int) -> PortOutcome:
         node = self._budget(deadline)

@@ -16,6 +16,11 @@ the process the lab started (its start time in /proc/PID/stat and the boot id,
 recorded at launch): a PID reused after a crash or reboot is never signalled.
 Faults are nftables rules in the node namespaces (table ``inet <prefix>``), both
 directions.
+
+The state directory is trusted only when it is root's and nobody else can
+write it, and every value of ``lab.json`` is validated before it is acted on
+(:mod:`adapters.lab.state_file`); node directories are kept inside it, and
+what the lab writes there is 0600 (directories 0700).
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from adapters.keepalived.config import (
     parse_advert_int,
 )
 from adapters.keepalived.fifo import FifoRecord, LineKind, MalformedLine, parse_line
-from adapters.lab import net
+from adapters.lab import net, state_file
 from adapters.lab.net import LabError
+from hacore import codec
 
 DEFAULT_ROOT = Path("/run/hacore-lab")
 SUBNET = "10.77.0"
@@ -227,20 +233,27 @@ class Lab:
     @classmethod
     def load(cls, name: str = "lab", state_dir: str | Path | None = None) -> Lab:
         d = cls.state_dir_for(name, state_dir)
-        path = d / "lab.json"
+        path = d / state_file.STATE_FILE
+        missing = LabError(f"no lab {name!r} (no {path}); start one with: hacore lab up")
+        if not os.path.lexists(d):
+            raise missing
         try:
-            raw = json.loads(path.read_text())
+            text = state_file.read_state_text(d)
         except FileNotFoundError:
-            raise LabError(f"no lab {name!r} (no {path}); start one with: hacore lab up") from None
-        except json.JSONDecodeError as exc:
-            raise LabError(f"{path}: not valid JSON ({exc})") from None
-        nodes = [NodeState(**n) for n in raw.pop("nodes")]
-        return cls(LabState(nodes=nodes, **raw))
+            raise missing from None
+        raw = state_file.parse_json(path, text)
+        fields = state_file.check_fields(path, raw, LabState)
+        nodes_raw = fields.pop("nodes", [])
+        if not isinstance(nodes_raw, list):
+            raise LabError(f"{path}: nodes is not a list; refusing to trust it")
+        node_fields = [state_file.check_fields(path, n, NodeState) for n in nodes_raw]
+        state_file.validate_state(path, {**fields, "nodes": node_fields}, d, MAX_NODES)
+        for i, n in enumerate(node_fields, start=1):
+            state_file.validate_node(path, n, fields["prefix"], SUBNET, i)
+        return cls(LabState(nodes=[NodeState(**n) for n in node_fields], **fields))
 
     def save(self) -> None:
-        tmp = self.dir / "lab.json.tmp"
-        tmp.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
-        os.replace(tmp, self.dir / "lab.json")
+        state_file.write_state_text(self.dir, json.dumps(asdict(self.state), indent=2) + "\n")
 
     def node(self, name: str) -> NodeState:
         for n in self.state.nodes:
@@ -250,6 +263,10 @@ class Lab:
         raise LabError(f"no node {name!r} in lab {self.state.name!r} (nodes: {names})")
 
     def node_dir(self, node: NodeState) -> Path:
+        """The node's directory, inside the state directory (names are validated on
+        load, and checked again here: no path of lab.json's leads outside)."""
+        if not state_file.NAME.fullmatch(node.name):
+            raise LabError(f"node name {node.name!r} is not a lab node name")
         return self.dir / node.name
 
     def _keepalived_problem(self, node: NodeState) -> str | None:
@@ -298,7 +315,7 @@ class Lab:
         d = cls.state_dir_for(name, state_dir)
         if (d / "lab.json").exists():
             raise LabError(f"lab {name!r} is already up ({d}); run: hacore lab down --name {name}")
-        d.mkdir(parents=True, exist_ok=True)
+        state_file.trusted_dir(d, create=True)
         prefix = "hl" + secrets.token_hex(3)
         state = LabState(
             name=name,
@@ -390,7 +407,8 @@ class Lab:
             preempt_delay=node.preempt_delay,
             start_as_master=node.start_as_master,
             # dynamic priority bias: `set_bias` writes an integer added to the priority
-            track_files=(TrackFile("bias", "/tmp/bias", weight=1),),
+            # (not for the address owner: keepalived ignores an owner's tracking)
+            track_files=() if node.priority == 255 else (TrackFile("bias", "/tmp/bias", weight=1),),
         )
         # Paths as keepalived sees them: the node directory is bound over /tmp.
         cfg = KeepalivedConfig(
@@ -402,8 +420,9 @@ class Lab:
 
     def _prepare_node(self, node: NodeState) -> None:
         d = self.node_dir(node)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "keepalived.conf").write_text(self.render_config(node))
+        d.mkdir(mode=state_file.DIR_MODE, exist_ok=True)
+        os.chmod(d, state_file.DIR_MODE)
+        _write_private(d / "keepalived.conf", self.render_config(node))
         fifo = d / "notify.fifo"
         if not fifo.exists():
             os.mkfifo(fifo, 0o600)
@@ -465,7 +484,10 @@ class Lab:
             "-p", "/tmp/keepalived.pid", "-r", "/tmp/vrrp.pid", "-c", "/tmp/checkers.pid",
             "-n", "-l", "-D", "-P", "--config-id", f"{self.state.prefix}-{node.name}",
         ]  # fmt: skip
-        with open(d / "keepalived.log", "ab") as log:
+        log_fd = os.open(
+            d / "keepalived.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600
+        )
+        with open(log_fd, "ab") as log:
             proc = subprocess.Popen(  # noqa: S603 - argv list
                 argv,
                 start_new_session=True,
@@ -518,7 +540,7 @@ class Lab:
             raise LabError(f"bias: must be in -254..254, got {value}")
         path = self.node_dir(node) / "bias"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{value}\n")
+        _write_private(tmp, f"{value}\n")
         t = time.monotonic()
         os.replace(tmp, path)
         return t
@@ -536,7 +558,12 @@ class Lab:
             return WITNESS_IP
         return self.node(name).ip
 
-    def _apply_rules(self) -> None:
+    def _apply_rules(self) -> tuple[float, float]:
+        """Rewrite every namespace's rules, one nft run each. Returns the monotonic times the
+        first and the last namespace's rules were in place: a new cut takes effect with
+        the first of its two ends (either end's rules drop the pair both ways), a removed
+        one with the last."""
+        first: float | None = None
         p = self.state.prefix
         members = [(n.name, n.netns) for n in self.state.nodes]
         if self.state.witness:
@@ -559,13 +586,18 @@ class Lab:
                 for chain in ("input", "output"):
                     script += f"add rule inet {p} {chain} {match}drop\n"
             net.nft(ns, script)
+            if first is None:
+                first = time.monotonic()
+        last = time.monotonic()
+        return (last if first is None else first), last
 
     def _all_members(self) -> list[str]:
         names = [n.name for n in self.state.nodes]
         return names + (["w"] if self.state.witness else [])
 
-    def partition(self, groups: Sequence[Sequence[str]]) -> None:
-        """Cut every pair across groups, both directions; nodes not named form one more group."""
+    def partition(self, groups: Sequence[Sequence[str]]) -> float:
+        """Cut every pair across groups, both directions; nodes not named form one more group.
+        Returns when the first namespace's rules were in place (see ``_apply_rules``)."""
         everyone = self._all_members()
         named = [x for g in groups for x in g]
         for x in named:
@@ -583,19 +615,29 @@ class Lab:
                         cuts.add((a, b))
                         cuts.add((b, a))
         self.state.cuts = [list(c) for c in sorted(cuts)]
-        self._apply_rules()
+        t, _ = self._apply_rules()
         self.save()
+        return t
 
-    def isolate(self, name: str) -> None:
+    def isolate(self, name: str) -> float:
         self.node(name)
-        self.partition([[name]])
+        return self.partition([[name]])
 
-    def heal(self) -> None:
-        """Remove every partition and loss rule."""
+    def uncut(self, src: str, dst: str) -> float:
+        """Let ``src``'s packets reach ``dst`` again (one direction of a partition)."""
+        self.state.cuts = [c for c in self.state.cuts if c != [src, dst]]
+        _, t = self._apply_rules()
+        self.save()
+        return t
+
+    def heal(self) -> float:
+        """Remove every partition and loss rule; returns when the last namespace's rules
+        were in place (see ``_apply_rules``)."""
         self.state.cuts = []
         self.state.loss = {}
-        self._apply_rules()
+        _, t = self._apply_rules()
         self.save()
+        return t
 
     def set_loss(self, name: str, pct: int) -> None:
         if name != "w":
@@ -616,12 +658,13 @@ class Lab:
             if not path.exists():
                 continue
             for seq, raw in enumerate(path.read_text().splitlines(), start=1):
-                try:
-                    obj = json.loads(raw)
+                try:  # a torn or damaged line of the recorder's: skipped, never fatal
+                    obj = codec.parse_json(raw)
                     rec = parse_line(obj["line"], seq)
-                except (ValueError, KeyError, MalformedLine):
+                    t = float(obj["t"])
+                except (ValueError, KeyError, TypeError, MalformedLine):  # JsonError: a ValueError
                     continue
-                out.append(Transition(float(obj["t"]), node.name, rec))
+                out.append(Transition(t, node.name, rec))
         out.sort(key=lambda tr: (tr.t, tr.node))
         return out
 
@@ -779,7 +822,7 @@ class Lab:
             return problems
         for node in self.state.nodes:
             d = self.node_dir(node)
-            if d.is_dir():
+            if d.is_dir() and not d.is_symlink():  # a link's target is not ours to empty
                 for f in sorted(d.iterdir()):
                     f.unlink()
                 d.rmdir()
@@ -790,6 +833,14 @@ class Lab:
         except OSError:
             pass
         return problems
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a fresh 0600 file (a planted file or link is replaced)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with open(fd, "w") as f:
+        f.write(text)
 
 
 def galera_status(lab: Lab) -> list[dict[str, Any]] | None:

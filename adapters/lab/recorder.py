@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: recorder.py FIFO OUT [TAG]\n")
         return 2
     fifo = os.open(argv[0], os.O_RDWR)
-    out = os.open(argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    out = os.open(argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     buf = b""
     while True:
         data = os.read(fifo, 65536)

@@ -54,7 +54,15 @@ from adapters.store.errors import (
 )
 from hacore import events as ev
 from hacore.effects import EFFECT_EVENT_TYPES
-from hacore.log import EVENT, GENESIS_HASH, ChainError, LogRecord, record_hash, verify_records
+from hacore.log import (
+    EVENT,
+    GENESIS_HASH,
+    ChainError,
+    LogRecord,
+    new_record,
+    record_hash,
+    verify_records,
+)
 
 FORMAT = "hacore-event-store"
 SCHEMA_VERSION = "1"
@@ -140,6 +148,57 @@ def needs_full_sync(records: Sequence[LogRecord]) -> bool:
     return any(r.kind == EVENT and r.type in DURABLE_TYPES for r in records)
 
 
+# -- rows as stored ------------------------------------------------------------
+
+# SQLite's column types are affinities, not constraints: a damaged or edited
+# file can hold text in ``seq`` or a blob in ``payload``. Rows are checked
+# before they become records, so such a file is a CorruptLogError naming the
+# record, not a TypeError somewhere downstream.
+_RECORD_TYPES = (int, str, int, int, str, str, int, str, str, str)  # RECORD_COLUMNS order
+_RECORD_NAMES = tuple(RECORD_COLUMNS.split(", "))
+
+
+def records_from_rows(node: str, rows: Sequence[Sequence[Any]]) -> list[LogRecord]:
+    out = []
+    for row in rows:
+        for value, kind, name in zip(row, _RECORD_TYPES, _RECORD_NAMES, strict=True):
+            if type(value) is not kind:
+                seq = row[0] if type(row[0]) is int else 0
+                raise CorruptLogError(
+                    node, seq, f"column {name} holds {type(value).__name__}, not {kind.__name__}"
+                )
+        out.append(new_record(*row))
+    return out
+
+
+def batches_from_rows(node: str, rows: Sequence[Sequence[Any]]) -> list[tuple[int, int, str]]:
+    out = []
+    for row in rows:
+        first, last, head = row
+        if type(first) is not int or type(last) is not int or type(head) is not str:
+            raise CorruptLogError(node, 1, f"a commit marker holds wrong types: {row!r}"[:200])
+        out.append((first, last, head))
+    return out
+
+
+def checked_nodes(rows: Sequence[Sequence[Any]], path: str) -> list[str]:
+    names = [row[0] for row in rows]
+    for name in names:
+        if type(name) is not str:
+            raise StoreDamagedError(f"{path}: a node name is {type(name).__name__}, not text")
+    return names
+
+
+def is_empty_database(conn: sqlite3.Connection) -> bool:
+    """No table, index or anything: a store whose creation never committed.
+
+    Creating a store is ``PRAGMA journal_mode=WAL`` then one transaction with
+    the schema; a crash between the two leaves a valid SQLite file with
+    nothing in it, which opening for writing simply initializes.
+    """
+    return int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]) == 0
+
+
 # -- verification --------------------------------------------------------------
 
 
@@ -223,16 +282,25 @@ def verify_continuation(node: str, head: Head, records: Sequence[LogRecord]) -> 
 # -- errors --------------------------------------------------------------------
 
 
-def map_sqlite_error(exc: sqlite3.Error, path: str, doing: str) -> StoreError:
+# What reading a damaged file can raise: SQLite's errors, and the sqlite3
+# module's own UnicodeDecodeError for a schema or message text that is not UTF-8.
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def map_sqlite_error(exc: sqlite3.Error | UnicodeDecodeError, path: str, doing: str) -> StoreError:
     """Translate an sqlite3 error into the store's typed errors."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     where = f"{path}: {doing}"
+    if isinstance(exc, UnicodeDecodeError):
+        return StoreDamagedError(f"{where}: the file holds text that is not UTF-8")
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code == 13:  # SQLITE_FULL
         return StoreFullError(f"{where}: disk or page quota full; nothing was written ({exc})")
     if code == 26:  # SQLITE_NOTADB
         return NotAStoreError(f"{path}: not an SQLite database")
     if code == 11:  # SQLITE_CORRUPT
         return StoreDamagedError(f"{where}: SQLite reports the file damaged ({exc})")
+    if "Could not decode to UTF-8" in str(exc):  # the sqlite3 module's, no SQLite code
+        return StoreDamagedError(f"{where}: a TEXT column holds bytes that are not UTF-8")
     if code == 5 or code == 6:  # SQLITE_BUSY, SQLITE_LOCKED
         return StoreBusyError(f"{where}: database stayed locked ({exc})")
     if code == 8:  # SQLITE_READONLY

@@ -25,7 +25,7 @@ from adapters.store.errors import ConcurrentWriteError, NotAStoreError, StoreErr
 from adapters.store.upcast import DEFAULT_UPCASTERS, UpcasterRegistry
 from hacore import codec
 from hacore.config import ClusterConfig
-from hacore.log import LogRecord, make_records, new_record
+from hacore.log import LogRecord, make_records
 
 
 class AsyncSqliteStore:
@@ -80,7 +80,7 @@ class AsyncSqliteStore:
                 )
             else:
                 conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_s)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, path, "open") from None
         store = cls(path, conn, readonly=readonly, synchronous=synchronous, upcasters=upcasters)
         try:
@@ -101,7 +101,11 @@ class AsyncSqliteStore:
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             )
             tables = {row[0] for row in rows}
-            empty = created or os.path.getsize(self.path) == 0
+            empty = (
+                created
+                or os.path.getsize(self.path) == 0
+                or await conn.execute_fetchall("SELECT 1 FROM sqlite_master LIMIT 1") == []
+            )
             fresh = not tables and not self.readonly and empty
             if not fresh and "meta" not in tables:  # before any PRAGMA that could write
                 raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
@@ -128,7 +132,7 @@ class AsyncSqliteStore:
                 await self._write(init, "create")
                 return
             meta = {str(k): str(v) for k, v in await conn.execute_fetchall("SELECT * FROM meta")}
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "open") from None
         if meta.get("format") != core.FORMAT or meta.get("schema") != core.SCHEMA_VERSION:
             raise NotAStoreError(f"{self.path}: not a hacore event store of schema 1")
@@ -155,7 +159,7 @@ class AsyncSqliteStore:
                 result = await fn()
                 await conn.execute("COMMIT")
                 return result
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, doing) from None
             except BaseException:
@@ -173,9 +177,10 @@ class AsyncSqliteStore:
 
     async def nodes(self) -> list[str]:
         try:
-            return [str(row[0]) for row in await self._conn.execute_fetchall(core.SELECT_NODES)]
-        except sqlite3.Error as exc:
+            rows = await self._conn.execute_fetchall(core.SELECT_NODES)
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
+        return core.checked_nodes(list(rows), self.path)
 
     async def config(self) -> ClusterConfig | None:
         rows = list(
@@ -190,20 +195,19 @@ class AsyncSqliteStore:
                 rows = await self._conn.execute_fetchall(core.SELECT_RECORDS, (node,))
                 marks = await self._conn.execute_fetchall(core.SELECT_BATCHES, (node,))
                 await self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 await self._rollback()
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        records = [new_record(*row) for row in rows]
-        return records, [(int(a), int(b), str(c)) for a, b, c in marks]
+        return core.records_from_rows(node, list(rows)), core.batches_from_rows(node, list(marks))
 
     async def records(self, node: str, since: int = 1) -> list[LogRecord]:
         try:
             rows = await self._conn.execute_fetchall(
                 core.SELECT_RECORDS_PAGE, (node, max(since, 1), -1)
             )
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return [new_record(*row) for row in rows]
+        return core.records_from_rows(node, list(rows))
 
     async def messages(self, node: str, since: int = 1) -> list[codec.Message]:
         decode = self.upcasters.decode

@@ -31,7 +31,7 @@ from hacore import codec
 from hacore import events as ev
 from hacore.config import ClusterConfig
 from hacore.evolve import evolve
-from hacore.log import ChainError, LogRecord, make_records, new_record
+from hacore.log import ChainError, LogRecord, make_records
 from hacore.state import NodeState
 
 
@@ -101,7 +101,7 @@ class SqliteStore:
                 )
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, path, "open") from None
         store = cls(path, conn, readonly=readonly, synchronous=synchronous, upcasters=upcasters)
         try:
@@ -120,7 +120,11 @@ class SqliteStore:
                 row[0]
                 for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
-            fresh = not tables and not self.readonly and (created or self._empty_file())
+            fresh = (
+                not tables
+                and not self.readonly
+                and (created or self._empty_file() or core.is_empty_database(conn))
+            )
             if not fresh and "meta" not in tables:  # before any PRAGMA that could write
                 raise NotAStoreError(f"{self.path}: not a hacore event store (no meta table)")
             if not self.readonly:
@@ -144,7 +148,7 @@ class SqliteStore:
                 conn.execute("COMMIT")
                 return
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             self._rollback()
             raise core.map_sqlite_error(exc, self.path, "open") from None
         if meta.get("format") != core.FORMAT:
@@ -198,23 +202,26 @@ class SqliteStore:
 
     def _load(self, node: str) -> tuple[list[LogRecord], list[tuple[int, int, str]]]:
         try:
-            records = [new_record(*row) for row in self._conn.execute(core.SELECT_RECORDS, (node,))]
-            batches: list[tuple[int, int, str]] = self._conn.execute(
-                core.SELECT_BATCHES, (node,)
-            ).fetchall()
-        except sqlite3.Error as exc:
+            rows = self._conn.execute(core.SELECT_RECORDS, (node,)).fetchall()
+            marks = self._conn.execute(core.SELECT_BATCHES, (node,)).fetchall()
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return records, batches
+        return core.records_from_rows(node, rows), core.batches_from_rows(node, marks)
 
     def _read_begin(self) -> None:
         try:
             self._conn.execute("BEGIN")  # one snapshot for a multi-statement read
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "read") from None
 
     def _read_end(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+        """End a read snapshot. Nothing was written, so a failing COMMIT (a damaged
+        file) is rolled back quietly: it must not hide the error being raised."""
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
 
     def _rollback(self) -> None:
         try:
@@ -231,7 +238,7 @@ class SqliteStore:
             result = fn(*args)
             conn.execute("COMMIT")
             return result
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             self._rollback()
             raise core.map_sqlite_error(exc, self.path, doing) from None
         except BaseException:
@@ -242,15 +249,23 @@ class SqliteStore:
 
     def nodes(self) -> list[str]:
         try:
-            return [row[0] for row in self._conn.execute(core.SELECT_NODES)]
-        except sqlite3.Error as exc:
+            rows = self._conn.execute(core.SELECT_NODES).fetchall()
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
+        return core.checked_nodes(rows, self.path)
+
+    def meta_keys(self) -> set[object]:
+        """The keys of the ``meta`` table as stored (any type, for ``hacore log verify``)."""
+        try:
+            return {row[0] for row in self._conn.execute("SELECT key FROM meta")}
+        except core.SQLITE_ERRORS as exc:
+            raise core.map_sqlite_error(exc, self.path, "read meta") from None
 
     @property
     def config(self) -> ClusterConfig | None:
         try:
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, "read config") from None
         return None if row is None else config_from_json(row[0])
 
@@ -269,10 +284,9 @@ class SqliteStore:
             try:
                 cursor = self._conn.execute(core.SELECT_RECORDS_PAGE, (node, seq, core.PAGE))
                 rows = cursor.fetchall()
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-            for row in rows:
-                yield new_record(*row)
+            yield from core.records_from_rows(node, rows)
             if len(rows) < core.PAGE:
                 return
             seq = rows[-1][0] + 1
@@ -336,7 +350,7 @@ class SqliteStore:
                         message = slow(type_name, v, payload)
                     assert isinstance(message, ev.Event)
                     state = evolve(state, message)
-        except sqlite3.Error as exc:
+        except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"replay node {node}") from None
         return state
 
@@ -382,7 +396,7 @@ class SqliteStore:
         try:
             try:
                 head = self._head(node)
-            except sqlite3.Error as exc:
+            except core.SQLITE_ERRORS as exc:
                 raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
             if self._verified.get(node) != head:
                 self.verify_node(node)
