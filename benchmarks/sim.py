@@ -5,6 +5,12 @@ Run: ``.venv/bin/python benchmarks/sim.py [--hours H] [--quick]``. Prints
 fixed in the same run (the issue's targets: 200,000 simulated events/s and a
 10,000x speed-up for the two-node day).
 
+``--before REV`` (default: the commit just before the simulator moved onto the
+runtime's dispatcher, issue 8) also runs each day on that revision's
+``hacore`` and ``sims``, extracted with ``git archive`` into a temporary
+directory and run in a child interpreter, and prints the after/before ratio
+of the event rates: the same workload, measured in the same run.
+
 Workload (the issue's): advert interval 1 s, a fault every 10 simulated
 minutes (round-robin: partition the halves, crash the active, pause the
 active, isolate the active, crash a standby), each healed 60 s later. The
@@ -20,14 +26,24 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 
 from sims.faults import SECOND, Fault
 from sims.run import make_simulation
 from sims.sim import SimParams
 
+# main just before issue 8 moved the simulator onto hacore.dispatch: the same
+# core and VRRP model, the simulator still with its own effect interpreter.
+BEFORE_REV = "70c0eb3"
+ROOT = Path(__file__).resolve().parent.parent
 TARGET_EVENTS_PER_S = 200_000
 TARGET_SPEEDUP = 10_000
 MINUTE = 60 * SECOND
@@ -83,6 +99,61 @@ def run_day(
     }
 
 
+# Runs one day on another revision's tree (cwd): the same workload as run_day.
+_BEFORE_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, ".")
+from benchmarks_day import day_schedule
+from sims.run import make_simulation
+from sims.sim import SimParams
+from sims.faults import SECOND
+nodes, hours, write_s = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+params = SimParams(write_interval_us=int(write_s * SECOND))
+sim = make_simulation("custom", 1, nodes=nodes, schedule=day_schedule(hours, nodes), params=params)
+sim.start()
+wall = time.perf_counter()
+sim.run_until(sim.end)
+loop_s = time.perf_counter() - wall
+print(json.dumps({"events": sim.events, "loop_s": loop_s, "sim_s": sim.now / 1e6}))
+"""
+
+
+def extract(rev: str, into: Path) -> None:
+    """``hacore`` and ``sims`` of ``rev`` into ``into`` (git archive, no shell)."""
+    archive = into / "tree.tar"
+    with archive.open("wb") as out:
+        subprocess.run(  # noqa: S603 - fixed argv, our own repository
+            ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "hacore", "sims"],
+            stdout=out,
+            check=True,
+            timeout=60,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    # The workload's schedule, from this file: both sides run the same faults.
+    source = Path(__file__).read_text(encoding="utf-8")
+    start = source.index("def day_schedule")
+    end = source.index("def run_day")
+    header = "from sims.faults import SECOND, Fault\nMINUTE = 60 * SECOND\n\n\n"
+    (into / "benchmarks_day.py").write_text(header + source[start:end], encoding="utf-8")
+
+
+def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(tree)
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed argv
+        [sys.executable, "-c", _BEFORE_SCRIPT, str(nodes), str(hours), str(write_s)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def fuzz_throughput(examples: int) -> float:
     from sims.fuzz import run_fuzz
 
@@ -105,7 +176,23 @@ def main() -> int:
         default=[1e9, 2.0],
         help="client write every ~N s (1e9: idle); default: both",
     )
+    ap.add_argument(
+        "--before",
+        default=BEFORE_REV,
+        metavar="REV",
+        help=f"also run each day on this revision and print the ratio (default {BEFORE_REV}; "
+        "'none' to skip)",
+    )
     args = ap.parse_args()
+    before_dir: tempfile.TemporaryDirectory[str] | None = None
+    if args.before != "none":
+        before_dir = tempfile.TemporaryDirectory(prefix="hacore-bench-before-")
+        try:
+            extract(args.before, Path(before_dir.name))
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"before {args.before}: skipped (cannot extract it: {exc})")
+            before_dir.cleanup()
+            before_dir = None
     for nodes, write_s in [(n, w) for n in args.nodes for w in args.write_interval]:
         r = run_day(nodes, args.hours, args.profile, write_s)
         eps = r["events"] / r["loop_s"]
@@ -127,6 +214,19 @@ def main() -> int:
             f"(checks {r['check_s']:.2f} s; x{total_speedup / speedup:.2f} of loop-only)"
         )
         print(f"{tag} invariants: {'all hold' if r['ok'] else 'VIOLATED'}")
+        if before_dir is not None:
+            b = run_day_before(Path(before_dir.name), nodes, args.hours, write_s)
+            b_eps = b["events"] / b["loop_s"]
+            print(
+                f"{tag} event rate before ({args.before}): {b_eps:,.0f} events/s "
+                f"({int(b['events'])} events); after/before: x{eps / b_eps:.2f}"
+            )
+            print(
+                f"{tag} speed-up before: {b['sim_s'] / b['loop_s']:,.0f} x real time; "
+                f"after/before: x{speedup / (b['sim_s'] / b['loop_s']):.2f}"
+            )
+    if before_dir is not None:
+        before_dir.cleanup()
     try:
         spm = fuzz_throughput(args.fuzz_examples)
     except ImportError:

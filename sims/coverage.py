@@ -1,11 +1,14 @@
 """Which cells of the transition table a run exercised: (role, input kind, rule).
 
-The core's decider stays as it is (no hook, no counter on its hot path). The
-simulator asks :func:`active_recorder` once per decision it hands the core;
-only while a :func:`recording` block is open in the current context (a fuzz
-campaign's shard) does it get a recorder back, which finds the first rule whose
-guard holds for the input, exactly as :func:`hacore.decider.decide` does, and
-counts it. Guards are pure, so evaluating one twice changes nothing.
+The core's decider stays as it is (no hook, no counter in ``decide``). The
+simulator asks :func:`active_recorder` once per node boot; only while a
+:func:`recording` block is open in the current context (a fuzz campaign's
+shard) does it get a recorder back, which it hands the node's dispatcher as its
+``on_input`` hook (:class:`hacore.dispatch.Dispatcher`; otherwise the hook is
+None, one comparison per input). The recorder finds the first rule whose guard
+holds for the input in the state before it, exactly as
+:func:`hacore.decider.decide` does, and counts it. Guards are pure, so
+evaluating one twice changes nothing.
 
 What is counted is the decisions handed to the core: a heartbeat the simulator
 knows the core would ignore (:func:`hacore.decider.heartbeat_is_quiet`) is not

@@ -178,9 +178,13 @@ class Network(World):
             n.heard_roles[peer] = (role, epoch)
             return
         core = runtime.node
-        waiting = runtime.waiting
-        if waiting or not heartbeat_is_quiet(
-            core.ctx, core.state, peer, role, epoch, committed, changes, judging, follows
+        # ``runtime.waiting``, inlined: this runs for every heartbeat.
+        if (
+            runtime.backlog
+            or not runtime.booted
+            or not heartbeat_is_quiet(
+                core.ctx, core.state, peer, role, epoch, committed, changes, judging, follows
+            )
         ):
             self._feed(
                 n, inp.PeerHeard(now, peer, role, epoch, committed, changes, judging, follows)
@@ -188,7 +192,7 @@ class Network(World):
         # else: the core would decide nothing (no events: nothing logged, no
         # state change, no effect), so the input is neither built nor handed
         # over. Only with an empty backlog: a waiting observation goes first.
-        if not runtime.waiting:  # decided, not waiting for the disk: the lease may count it
+        if runtime.booted and not runtime.backlog:  # decided: the lease may count it
             n.lease_heard[peer] = max(sent_at, n.lease_heard.get(peer, 0))
 
     def _tick(self, arg: tuple[int, int]) -> None:
