@@ -86,6 +86,7 @@ class World(Engine):
         # The timeline picture's lanes (see Bookkeeping._sample_lanes): per node
         # whether it holds the VIP, is writable, is frozen; "*" split-brain.
         self.lane_open: dict[tuple[str, str], int] = {}
+        self.lane_last: dict[str, tuple[bool, ...]] = {}  # what was sampled last, per node
         self.lane_spans: list[tuple[str, str, int, int]] = []  # (node, lane, start, end)
         self.fault_marks: list[tuple[int, str, str]] = []  # (at, kind, label)
         self.violation_marks: list[tuple[int, str, str]] = []  # (at, invariant, detail)
