@@ -20,7 +20,7 @@ from sims.cli_budgets import (
     parse_budgets,
     parse_heal_at,
 )
-from sims.faults import Fault, ScheduleError, parse_schedule, parse_time
+from sims.faults import Fault, ScheduleError, check_duration, parse_schedule, parse_time
 from sims.result import RunResult
 from sims.scenarios import SCENARIOS
 
@@ -258,6 +258,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             event_budget=budgets.events,
             wall_budget_s=budgets.wall_s,
         )
+        check_duration(simulation.schedule, duration)
     except (KeyError, ValueError) as exc:
         return _err(str(exc))
     result = simulation.run()

@@ -173,6 +173,12 @@ def check_run(faults: tuple[Fault, ...], members: list[str], duration_us: int | 
                     f"fault {f.text()!r}: restart before any crash of {f.target} "
                     "(a restart boots a node that is down)"
                 )
+    check_duration(faults, duration_us)
+
+
+def check_duration(faults: tuple[Fault, ...], duration_us: int | None) -> None:
+    """Refuse a duration that ends before the schedule's last fault (``hacore
+    simulate``; a library caller may cut a run short on purpose)."""
     last = max((f.at for f in faults), default=0)
     if duration_us is not None and duration_us < last:
         raise ScheduleError(

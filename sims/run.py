@@ -51,7 +51,7 @@ def make_simulation(
         assert sc is not None
         schedule = build_schedule(sc, seed, p.chaos_start_us, n)
     members = [spec.name for spec in p.config().nodes] + ([WITNESS_NAME] if w else [])
-    check_run(schedule, members, duration_us)
+    check_run(schedule, members, None)  # the duration is the command's to refuse
     if heal_at_us is not None and heal_at_us >= NEVER and duration_us is None:
         raise ScheduleError("--heal-at never needs --duration (the run has no heal phase)")
     single = sc.single_active_failure if sc is not None else False

@@ -271,7 +271,7 @@ def test_simulate_and_fuzz_share_one_node_range_and_name_the_bad_value(command: 
         assert "--examples" not in err.split("error:", 1)[1]  # one message per bad value
     for good in ("2", "9"):
         argv = (
-            ["simulate", "partition-heal", "--nodes", good, "--duration", "1s", "--json"]
+            ["simulate", "partition-heal", "--nodes", good, "--duration", "60s", "--json"]
             if command == "simulate"
             else ["fuzz", "--nodes", good, "--examples", "1", "--json"]
         )

@@ -143,7 +143,7 @@ def test_canary_fuzzer_finds_a_livelock_shrinks_it_and_its_replay_has_the_same_d
 ) -> None:
     # Short examples (4 rules, advances of at most 10 s) keep a normal one far
     # below the budget and make each shrink step cheap.
-    outcome = run_fuzz(examples=40, nodes=2, seed=5, steps=4, max_advance_s=10, event_budget=4_000)
+    outcome = run_fuzz(examples=80, nodes=2, seed=5, steps=6, max_advance_s=10, event_budget=4_000)
     failure = outcome.failure
     assert failure is not None, "the fuzzer missed a decider that livelocks"
     assert "stuck: " in str(failure) and " simulated seconds" in str(failure)
