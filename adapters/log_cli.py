@@ -104,9 +104,13 @@ def cmd_verify(
         return 2
     with store:
         try:
+            damage = store.integrity_problems()
             results = store.check()
         except StoreError as exc:  # damaged below the records (SQLite, text, types)
             print(f"FAIL {exc}", file=out)
+            return 1
+        if damage:
+            print(f"FAIL {args.file}: SQLite integrity check: {'; '.join(damage)[:500]}", file=out)
             return 1
         failed = 0
         for node, result in results.items():

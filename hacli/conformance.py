@@ -16,7 +16,10 @@ Agreement, for each scenario:
   takeovers included. The tolerance comes from the lab (``sims.keepalived_samples``,
   measured by ``scripts/vrrp_lab_trials.py``): the 99th percentile of how late
   keepalived's timers fire plus the 99th percentile of its notify lag (an advert
-  on the wire to its fifo line) -- the two things the replayed model leaves out.
+  on the wire to its fifo line) -- the two things the replayed model has only at
+  their medians. The first MASTER line after a fault that silences adverts (kill,
+  partition, isolate) and its takeover get one advert interval more
+  (:func:`_last_silencing_fault`: the replayed model cannot know the advert phase).
 - a *racy* scenario (equal priorities started together, a 3-node kill whose
   backups' down timers are 8 ms apart) is decided by timing, not by the rules:
   only the final masters and the takeover time must agree here; its outcome
@@ -469,6 +472,20 @@ def _takeover(
     return after[0].t - t_op if after else None
 
 
+SILENCING = ("kill", "partition", "isolate")
+
+
+def _last_silencing_fault(ops: Sequence[tuple[str, str, float, int]], t: float) -> float | None:
+    """The last fault that silences adverts (kill, partition, isolate) at or before t.
+
+    The first MASTER line after it (and its takeover) gets one advert interval more
+    than the tolerance: the replayed model does not know on which side of the fault the
+    master's last advert fell, and keepalived's Adver_Timer is up to tens of ms late
+    (tolerance_parts_s), so a fault landing that close to an advert moves the takeover
+    by one whole interval (seen: partition-two-masters at 0.1 s, 113 ms apart once)."""
+    return max((tf for op, _n, tf, _v in ops if op in SILENCING and tf <= t), default=None)
+
+
 def _final_masters(trs: Sequence[Tr]) -> list[str]:
     last: dict[str, str] = {}
     for x in trs:
@@ -522,15 +539,26 @@ def compare(out: Outcome, tolerance: float | None = None) -> Outcome:
                 f"{node}: real {[x.state for x in r]} != model {[x.state for x in m]}"
             )
             continue
+        phased: set[float] = set()  # faults whose first MASTER line was given the interval
         for x, y in zip(r, m, strict=True):
-            if abs(x.t - y.t) > tol:
+            allow = tol
+            fault = _last_silencing_fault(out.op_times, min(x.t, y.t))
+            restarted = fault is not None and any(
+                op == "start" and n == node and fault <= t <= x.t for op, n, t, _v in out.op_times
+            )  # a node (re)started after the fault takes over on its own timers, not on it
+            if x.state == "MASTER" and fault is not None and fault not in phased and not restarted:
+                phased.add(fault)
+                allow += float(sc.advert_int)
+            if abs(x.t - y.t) > allow:
                 out.mismatches.append(
-                    f"{node} {x.state}: real at {x.t:.3f} s, model at {y.t:.3f} s (> {tol:.3f} s)"
+                    f"{node} {x.state}: real at {x.t:.3f} s, model at {y.t:.3f} s (> {allow:.3f} s)"
                 )
     if out.real_takeover is not None and out.model_takeover is not None:
-        if abs(out.real_takeover - out.model_takeover) > tol:
+        allow = tol + (float(sc.advert_int) if sc.takeover_after in SILENCING else 0.0)
+        if abs(out.real_takeover - out.model_takeover) > allow:
             out.mismatches.append(
-                f"takeover: real {out.real_takeover:.3f} s, model {out.model_takeover:.3f} s"
+                f"takeover: real {out.real_takeover:.3f} s, model {out.model_takeover:.3f} s "
+                f"(> {allow:.3f} s)"
             )
     return out
 

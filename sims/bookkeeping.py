@@ -122,8 +122,11 @@ class Bookkeeping(World):
                     writable += 1
                     is_writable = True
             self._sample_lanes(n, is_writable)
-        self._lane("*", "two-actives", active >= 2)
-        self._lane("*", "split-brain", writable >= 2)
+        cluster = (active >= 2, writable >= 2)
+        if self.lane_last.get("*") != cluster:
+            self.lane_last["*"] = cluster
+            self._lane("*", "two-actives", cluster[0])
+            self._lane("*", "split-brain", cluster[1])
         self.m_writable = writable
         self.m_active = active
         broken = invariants.no_two_writable_now(self, writable)
@@ -146,10 +149,18 @@ class Bookkeeping(World):
         """The timeline's per-node lanes: the VIP (its VRRP router is MASTER),
         writable (as the clients see it) and frozen (the manual policy)."""
         router = n.router
-        self._lane(n.name, "vip", router is not None and router.state is VrrpState.MASTER)
-        self._lane(n.name, "writable", is_writable)
         core = n.core
-        self._lane(n.name, "frozen", n.up and core is not None and core.state.frozen)
+        sample = (
+            router is not None and router.state is VrrpState.MASTER,
+            is_writable,
+            n.up and core is not None and core.state.frozen,
+        )
+        if self.lane_last.get(n.name) == sample:
+            return  # the hot path: nothing changed since the last observation
+        self.lane_last[n.name] = sample
+        self._lane(n.name, "vip", sample[0])
+        self._lane(n.name, "writable", sample[1])
+        self._lane(n.name, "frozen", sample[2])
 
     def converged(self) -> bool:
         """Invariant 1's predicate, now (see :func:`sims.invariants.converged`)."""

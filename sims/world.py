@@ -85,6 +85,7 @@ class World(Engine):
         # The timeline picture's lanes (see Bookkeeping._sample_lanes): per node
         # whether it holds the VIP, is writable, is frozen; "*" split-brain.
         self.lane_open: dict[tuple[str, str], int] = {}
+        self.lane_last: dict[str, tuple[bool, ...]] = {}  # what was sampled last, per node
         self.lane_spans: list[tuple[str, str, int, int]] = []  # (node, lane, start, end)
         self.fault_marks: list[tuple[int, str, str]] = []  # (at, kind, label)
         self.violation_marks: list[tuple[int, str, str]] = []  # (at, invariant, detail)
@@ -150,6 +151,8 @@ class World(Engine):
         (safety-first), checked at the instant of the write."""
         if not (n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary):
             return False
+        if self.galera.is_stalled(n):
+            return False  # a member was lost and Galera has not yet noticed: commits stall
         core = n.core
         return core is not None and may_write(self.config, core.state, self.now, n.lease_heard)
 

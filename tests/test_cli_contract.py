@@ -260,3 +260,20 @@ def test_a_command_in_a_real_process_never_traces_back(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "2..9" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["simulate", "fuzz"])
+def test_simulate_and_fuzz_share_one_node_range_and_name_the_bad_value(command: str) -> None:
+    for bad in ("1", "10"):
+        code, _out, err = _run_in_process([command, "--nodes", bad])
+        assert code == 2
+        assert f"argument --nodes: must be 2..9, got {bad}" in err
+        assert "--examples" not in err.split("error:", 1)[1]  # one message per bad value
+    for good in ("2", "9"):
+        argv = (
+            ["simulate", "partition-heal", "--nodes", good, "--duration", "1s", "--json"]
+            if command == "simulate"
+            else ["fuzz", "--nodes", good, "--examples", "1", "--json"]
+        )
+        code, out, err = _run_in_process(argv)
+        assert code in (0, 1) and json.loads(out), err

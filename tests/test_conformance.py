@@ -97,6 +97,28 @@ def test_comparison_detects_a_wrong_model() -> None:
     assert not compare(Outcome(sc, real, late, [])).ok
 
 
+def test_a_takeover_after_a_fault_may_differ_by_one_advert_phase_and_no_more() -> None:
+    """After a kill the first MASTER line may be one advert interval (the unknown advert
+    phase) + the tolerance off; later lines, and anything more, are still caught."""
+    sc = next(s for s in SCENARIOS if s.name == "kill-master")
+    ops = [("start", "n1", 0.0, 0), ("start", "n2", 0.15, 0), ("kill", "n1", 1.0, 0)]
+    real = [Tr(0.02, "n1", "BACKUP"), Tr(0.17, "n2", "BACKUP"), Tr(1.30, "n2", "MASTER")]
+
+    def with_master_at(t: float) -> Outcome:
+        model = [*real[:2], Tr(t, "n2", "MASTER")]
+        return compare(Outcome(sc, real, model, ops))
+
+    phase = float(sc.advert_int)
+    assert with_master_at(1.30 + phase).ok
+    assert with_master_at(1.30 - phase).ok
+    assert not with_master_at(1.30 + phase + tolerance_s() + 0.001).ok
+    # a start-up MASTER line (no fault before it) gets no such allowance: just past the
+    # tolerance (and well within tolerance + one interval) it is caught
+    start = [Tr(0.02, "n1", "BACKUP"), Tr(0.35, "n1", "MASTER")]
+    shifted = [Tr(0.02, "n1", "BACKUP"), Tr(0.35 + tolerance_s() + 0.001, "n1", "MASTER")]
+    assert not compare(Outcome(sc, start, shifted, ops[:1])).ok
+
+
 def _old_start(
     r: vrrp.VrrpRouter, s: vrrp.Start
 ) -> tuple[vrrp.VrrpRouter, tuple[vrrp.Action, ...]]:

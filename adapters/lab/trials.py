@@ -169,6 +169,7 @@ def run_trial(spec: TrialSpec, index: int, *, state_dir: str, name: str = "trial
                         int(w["interval_cs"]),
                     )
                 )
+            wire_path.unlink()  # in the lab's directory, which `down` removes when empty
     finally:
         lab.down()
     return rec

@@ -254,6 +254,20 @@ class SqliteStore:
             raise core.map_sqlite_error(exc, self.path, "list nodes") from None
         return core.checked_nodes(rows, self.path)
 
+    def integrity_problems(self, limit: int = 5) -> list[str]:
+        """SQLite's own ``PRAGMA integrity_check``: [] when the b-trees are sound.
+
+        The hash chain vouches for the records a node's queries return; a
+        damaged b-tree can make a keyed lookup and a full scan disagree, so
+        ``hacore log verify`` asks SQLite as well.
+        """
+        try:
+            rows = self._conn.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        except core.SQLITE_ERRORS as exc:
+            raise core.map_sqlite_error(exc, self.path, "integrity check") from None
+        problems = [str(row[0]) for row in rows]
+        return [] if problems == ["ok"] else problems
+
     def meta_keys(self) -> set[object]:
         """The keys of the ``meta`` table as stored (any type, for ``hacore log verify``)."""
         try:

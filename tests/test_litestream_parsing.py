@@ -1,0 +1,98 @@
+"""litestream.yml rendering and the strict parsers of litestream's JSON outputs.
+
+The good samples are what litestream 0.5.17 printed here (restore -json,
+sync -json, status -json on a file replica)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.litestream.config import LitestreamConfig, render
+from adapters.litestream.errors import LitestreamConfigError, LitestreamOutputError
+from adapters.litestream.outputs import parse_restore, parse_status, parse_sync
+
+RESTORE = """{
+  "db_path": "/tmp/i11x/out.sqlite",
+  "replica": "file",
+  "txid": "0000000000000001",
+  "duration_ms": 14,
+  "integrity_check": "none"
+}"""
+SYNC = '{"db_path": "/tmp/i11x/db.sqlite", "txid": 2, "replica_txid": 2, "duration_ms": 5}'
+STATUS = """[{"database": "/tmp/i11x/db.sqlite", "status": "ok",
+  "local_txid": "00000000000000ff", "wal_size": "16 kB"}]"""
+
+
+def _config(**kw: object) -> LitestreamConfig:
+    base: dict[str, object] = {
+        "database": Path("/srv/k3s/state.db"),
+        "replica_dir": Path("/srv/replica"),
+        "socket": Path("/run/hacore/litestream.sock"),
+    }
+    base.update(kw)
+    return LitestreamConfig(**base)  # type: ignore[arg-type]
+
+
+def test_render_carries_both_intervals_and_quotes_paths() -> None:
+    text = render(_config(monitor_interval_ms=100, sync_interval_ms=250))
+    assert "    monitor-interval: 100ms\n" in text
+    assert "      sync-interval: 250ms\n" in text
+    assert '  - path: "/srv/k3s/state.db"\n' in text
+    assert '      path: "/srv/replica"\n' in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("database", Path("state.db"), "not an absolute path"),
+        ("replica_dir", Path("/srv/../replica"), "not normalized"),
+        ("socket", Path("/run/a\nb"), "control character"),
+        ("monitor_interval_ms", 0, "outside"),
+        ("sync_interval_ms", 60_001, "outside"),
+        ("monitor_interval_ms", True, "not an integer"),
+        ("replica_dir", Path("/srv/k3s"), "must not be the database"),
+    ],
+)
+def test_bad_config_values_are_typed_errors(field: str, value: object, message: str) -> None:
+    with pytest.raises(LitestreamConfigError, match=message):
+        _config(**{field: value})
+
+
+def test_good_outputs_parse_to_positions() -> None:
+    r = parse_restore(RESTORE)
+    assert (r.db_path, r.replica, r.txid, r.integrity_check) == (
+        "/tmp/i11x/out.sqlite",
+        "file",
+        1,
+        "none",
+    )
+    s = parse_sync(SYNC)
+    assert (s.txid, s.replica_txid) == (2, 2)
+    (st,) = parse_status(STATUS)
+    assert (st.database, st.status, st.local_txid) == ("/tmp/i11x/db.sqlite", "ok", 255)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        (parse_restore, "", "not JSON"),
+        (parse_restore, "[1]", "expected a JSON object"),
+        (parse_restore, RESTORE.replace('"0000000000000001"', "1"), "not a string"),
+        (parse_restore, RESTORE.replace("0000000000000001", "00000001"), "16-hex-digit"),
+        (parse_restore, RESTORE.replace("0000000000000001", "000000000000000G"), "16-hex-digit"),
+        (parse_restore, RESTORE.replace('"db_path"', '"path"'), "'db_path' missing"),
+        (parse_sync, SYNC.replace('"txid": 2', '"txid": "2"'), "not a count"),
+        (parse_sync, SYNC.replace('"txid": 2', '"txid": -1'), "not a count"),
+        (parse_sync, SYNC.replace('"replica_txid": 2', '"replica_txid": true'), "not a count"),
+        (parse_sync, "[" * 100_000, "not JSON"),
+        (parse_status, "{}", "expected a JSON list"),
+        (parse_status, "[3]", "expected a JSON object"),
+        (parse_status, STATUS.replace('"ok"', "null"), "'status' missing"),
+    ],
+)
+def test_bad_outputs_are_typed_errors(parse: object, text: str, message: str) -> None:
+    assert callable(parse)
+    with pytest.raises(LitestreamOutputError, match=message):
+        parse(text)
