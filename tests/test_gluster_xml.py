@@ -1,7 +1,6 @@
-"""Strict parsers of gluster's --xml outputs.
-
-The documents in tests/data/gluster/ were written by hand from the measured
-formats (see its README): no glusterd runs on this machine today."""
+"""Strict parsers of gluster's --xml outputs, on documents a real glusterd 10.3
+printed (tests/data/gluster/captured/) and hand-written ones for the cases not
+captured (tests/data/gluster/*.xml; see its README)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from adapters.gluster.errors import GlusterError, GlusterOpError, GlusterXmlError
-from adapters.gluster.heal_info import parse_heal_info, parse_heal_summary, parse_split_brain
+from adapters.gluster.heal_info import (
+    BrickEntries,
+    parse_heal_info,
+    parse_heal_summary,
+    parse_split_brain,
+)
 from adapters.gluster.volume_status import parse_volume_status
 
 DATA = Path(__file__).parent / "data" / "gluster"
@@ -101,3 +105,50 @@ def test_damaged_documents_are_typed_errors(
     assert old in text
     with pytest.raises(GlusterError, match=message):
         parse(text.replace(old, new, 1))
+
+
+# ----------------------------------------- documents from a real glusterd ----
+
+CAPTURED = DATA / "captured"
+
+
+def captured(name: str) -> str:
+    return (CAPTURED / name).read_text()
+
+
+def test_captured_volume_status_shows_the_sigkilled_brick_dead() -> None:
+    (ok,) = parse_volume_status(captured("volume-status-ok.xml"))
+    assert [b.online for b in ok.bricks] == [True, True] and not ok.daemons
+    (dead,) = parse_volume_status(captured("volume-status-dead-brick.xml"))
+    assert [(b.path.rsplit("/", 1)[1], b.online, b.pid) for b in dead.bricks] == [
+        ("b1", True, 9437),
+        ("b2", False, None),
+    ]
+
+
+def test_captured_error_is_an_op_error_though_the_cli_exited_0() -> None:
+    with pytest.raises(GlusterOpError, match="Volume nosuch does not exist"):
+        parse_volume_status(captured("volume-status-error.xml"))
+
+
+@pytest.mark.parametrize(
+    ("parse", "dead_doc"),
+    [
+        (parse_heal_info, "heal-info-dead-brick.xml"),
+        (parse_split_brain, "heal-info-split-brain-dead-brick.xml"),
+    ],
+)
+def test_captured_heal_info_marks_the_dead_brick_unknown(
+    parse: Callable[[str], tuple[BrickEntries, ...]], dead_doc: str
+) -> None:
+    healthy = parse(captured(dead_doc.replace("dead-brick", "ok")))
+    assert [(b.reachable, b.count) for b in healthy] == [(True, 0), (True, 0)]
+    live, dead = parse(captured(dead_doc))
+    assert (live.reachable, live.count) == (True, 0)
+    assert (dead.reachable, dead.host_uuid, dead.count) == (False, None, None)
+
+
+def test_captured_summary_parses_when_healthy_and_is_refused_with_a_dead_brick() -> None:
+    assert [b.total for b in parse_heal_summary(captured("heal-info-summary-ok.xml"))] == [0, 0]
+    with pytest.raises(GlusterXmlError, match="totalNumberOfEntries"):
+        parse_heal_summary(captured("heal-info-summary-dead-brick.xml"))
