@@ -71,6 +71,7 @@ class GlusterNode:
             launcher=("nsenter", f"--net=/proc/{pid}/ns/net", f"--mount=/proc/{pid}/ns/mnt", "--")
         )
         self.volumes: list[str] = []
+        self.mounts: list[Path] = []
         try:
             self._wait_ready(pid)
         except BaseException:
@@ -97,13 +98,36 @@ class GlusterNode:
     def brick(self, name: str) -> str:
         return f"{self.address}:{self.root / 'bricks' / name}"
 
-    def replica_volume(self, name: str) -> None:
+    def mount(self, volume: str) -> Path:
+        """A FUSE mount of ``volume`` inside the node's namespaces."""
+        where = self.root / f"mnt-{volume}"
+        where.mkdir()
+        subprocess.run(  # noqa: S603 - fixed argv
+            [
+                *self.cli.launcher,
+                "mount",
+                "-t",
+                "glusterfs",
+                f"{self.address}:/{volume}",
+                str(where),
+            ],
+            check=True,
+            timeout=30,
+        )
+        self.mounts.append(where)
+        return where
+
+    def run_inside(self, *argv: str) -> None:
+        subprocess.run([*self.cli.launcher, *argv], check=True, timeout=30)  # noqa: S603
+
+    def replica_volume(self, name: str, *, self_heal: bool = False) -> None:
         self.cli.run(
             ["volume", "create", name, "replica", "2", self.brick("b1"), self.brick("b2"), "force"],
             timeout_s=30,
         )
         self.volumes.append(name)
-        self.cli.run(["volume", "set", name, "cluster.self-heal-daemon", "off"], timeout_s=30)
+        if not self_heal:
+            self.cli.run(["volume", "set", name, "cluster.self-heal-daemon", "off"], timeout_s=30)
         self.cli.run(["volume", "start", name], timeout_s=30)
 
     def _ns_pids(self) -> list[int]:
@@ -113,6 +137,10 @@ class GlusterNode:
         return [int(p) for p in out.split()]
 
     def close(self) -> None:
+        for where in self.mounts:
+            subprocess.run(  # noqa: S603 - fixed argv
+                [*self.cli.launcher, "umount", "-l", str(where)], check=False, timeout=30
+            )
         for vol in self.volumes:
             for args in (["volume", "stop", vol, "force"], ["volume", "delete", vol]):
                 try:

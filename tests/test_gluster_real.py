@@ -12,7 +12,7 @@ from gluster_node import GlusterNode
 from realdaemon import require_root_tools
 
 from adapters.gluster.errors import GlusterOpError
-from adapters.gluster.ops import start_dead_bricks, volume_status
+from adapters.gluster.ops import heal, pending_heals, start_dead_bricks, volume_status
 
 pytestmark = pytest.mark.root
 
@@ -44,3 +44,18 @@ def test_start_force_brings_a_sigkilled_brick_back_and_errors_are_typed(node: Gl
     # Same glusterd (one start per test run keeps this ~15 s): an error answer.
     with pytest.raises(GlusterOpError, match="does not exist"):
         volume_status(node.cli, "nosuch", timeout_s=20)
+
+
+def test_heal_clears_the_entries_a_dead_brick_missed(node: GlusterNode) -> None:
+    node.replica_volume("gv1", self_heal=True)
+    mnt = node.mount("gv1")
+    victim = volume_status(node.cli, "gv1", timeout_s=20).bricks[1].pid
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    node.run_inside("sh", "-c", f"echo written-while-down > {mnt}/f.txt")
+    start_dead_bricks(node.cli, "gv1", until=time.monotonic() + 30)
+    assert pending_heals(node.cli, "gv1", timeout_s=20) >= 1
+    heal(node.cli, "gv1", until=time.monotonic() + 30)
+    assert pending_heals(node.cli, "gv1", timeout_s=20) == 0
+    copy = node.root / "bricks" / "b2" / "f.txt"
+    assert copy.read_text() == "written-while-down\n"

@@ -29,9 +29,17 @@ class GlusterCli:
 
     def xml(self, args: Sequence[str], *, timeout_s: float) -> str:
         """The CLI's XML answer to ``args`` (checked for opRet by the parsers)."""
+        return self._call([*args, "--xml"], timeout_s=timeout_s)[1]
+
+    def plain(self, args: Sequence[str], *, timeout_s: float) -> tuple[int, str, str]:
+        """Exit code, stdout, stderr: for commands without an XML answer
+        (``volume heal VOL`` prints text even with --xml on 10.3)."""
+        return self._call(args, timeout_s=timeout_s)
+
+    def _call(self, args: Sequence[str], *, timeout_s: float) -> tuple[int, str, str]:
         if timeout_s <= 0:
             raise GlusterTimeout(f"gluster {' '.join(args[:2])}: no time left")
-        argv = [*self.launcher, self.binary, "--mode=script", *args, "--xml"]
+        argv = [*self.launcher, self.binary, "--mode=script", *args]
         proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             argv,
             start_new_session=True,
@@ -40,7 +48,7 @@ class GlusterCli:
             stderr=subprocess.PIPE,
         )
         try:
-            out, _err = proc.communicate(timeout=timeout_s)
+            out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -50,7 +58,7 @@ class GlusterCli:
             raise GlusterTimeout(
                 f"gluster {' '.join(args[:3])}: no answer within {timeout_s:.1f} s"
             ) from None
-        return out.decode(errors="replace")
+        return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def run(self, args: Sequence[str], *, timeout_s: float) -> ET.Element:
         """Run an operation; its ``<cliOutput>`` once opRet is 0 (else GlusterOpError)."""
