@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from hacore import inputs as inp
 from hacore.ports import Done, Failed, Outcome, Uncertain
+from sims.galera_model import GaleraTiming
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
@@ -41,11 +42,54 @@ class SimGalera:
         self.next_gid = 1
         # Called after each recomputation (Gluster heals on the same membership).
         self.after_recompute: Callable[[], None] = lambda: None
+        # Real Galera perceives a crash or a cut link only after its suspect timeout
+        # (measured 6.0-6.3 s; sims.galera_model, docs/conformance-galera.md). Until
+        # then the old components stand and the commits of those losing a member
+        # stall (``stalled``: their gids; ``settle_at``: when the view changes).
+        self.suspect_us = GaleraTiming().suspect_us
+        self.stalled: set[int] = set()
+        self.settle_at: int | None = None
 
     def component(self, n: SimNode) -> list[SimNode]:
         return [m for m in self.w.data if m.up and m.g_primary and m.g_gid == n.g_gid]
 
+    def _gids_losing_a_member(self) -> set[int]:
+        w = self.w
+        lost: set[int] = set()
+        for a in w.nodes:
+            if not (a.up and a.g_primary and not a.g_held):
+                continue
+            for idx in a.g_view:
+                b = w.nodes[idx]
+                if b is not a and not b.g_held and not w.connected(a, b):
+                    lost.add(a.g_gid)
+        return lost
+
     def recompute(self) -> None:
+        """A member lost by a crash or a cut is perceived after ``suspect_us``; a
+        graceful change (MariaDB stopped by a plan, a join, a heal) at once."""
+        lost = self._gids_losing_a_member()
+        if lost and self.suspect_us > 0:
+            self.stalled |= lost
+            if self.settle_at is None:
+                self.settle_at = self.w.now + self.suspect_us
+                self.w.push(self.settle_at, self._settle, self.settle_at)
+            return
+        self.settle_now()
+
+    def _settle(self, due: int) -> None:
+        if self.settle_at == due:
+            self.settle_now()
+
+    def settle_now(self) -> None:
+        self.stalled.clear()
+        self.settle_at = None
+        self._recompute_now()
+
+    def is_stalled(self, n: SimNode) -> bool:
+        return n.g_primary and n.g_gid in self.stalled
+
+    def _recompute_now(self) -> None:
         w = self.w
         members = [n for n in w.nodes if n.up and not n.g_held]
         seen: set[int] = set()
@@ -216,6 +260,11 @@ class GaleraFake:
     def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> Outcome:
         if self.node.hung:
             return NO_ANSWER
+        if bootstrap_allowed and self.galera.is_stalled(self.node):
+            # The real adapter waits for Galera's view change before deciding
+            # (GaleraPortAdapter.settle_s); here the view settles at once, which makes
+            # the simulated step up to the suspect timeout faster than the real one.
+            self.galera.settle_now()
         return self.galera.make_primary(self.node, bootstrap_allowed)
 
     def rejoin(self, *, key: str, deadline: int) -> Outcome:

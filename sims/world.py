@@ -156,6 +156,8 @@ class World(Engine):
         (safety-first), checked at the instant of the write."""
         if not (n.up and not n.paused and n.role is Role.ACTIVE and not n.fenced and n.g_primary):
             return False
+        if self.galera.is_stalled(n):
+            return False  # a member was lost and Galera has not yet noticed: commits stall
         core = n.core
         return core is not None and may_write(self.config, core.state, self.now, n.lease_heard)
 

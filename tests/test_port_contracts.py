@@ -93,6 +93,9 @@ class TestGaleraFake(SimPorts, GaleraPortContract):
     def isolate(self) -> None:
         self.sim.blocked = {(0, 1), (1, 0)}
         self.sim.galera.recompute()
+        # Galera notices the cut after its suspect timeout: the contract's isolated
+        # node is one whose Galera has noticed (the real adapter's lab waits for it)
+        self.sim.galera.settle_now()
 
     def diverge(self) -> Collection[int]:
         sim, n = self.sim, self.n

@@ -137,10 +137,21 @@ class GaleraPortAdapter:
         found = index.get(plan.group(1) if plan else key)
         return Path(found) if isinstance(found, str) else None
 
+    def _newest_receipt(self) -> Path | None:
+        try:
+            index = json.loads(self._receipts().read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        dirs = sorted((Path(v) for v in index.values() if isinstance(v, str)), key=lambda p: p.name)
+        return dirs[-1] if dirs else None
+
     def quarantine(self, *, key: str, deadline: int) -> PortOutcome:
         node = self._budget(deadline)
         if node is None:
             return Uncertain("deadline passed before the quarantine")
+        seen = node.observe()
+        if seen.status is None:
+            return Uncertain(f"cannot read the node to dump it: {seen.describe()}")
         done = self._receipt_for(key)
         if done is not None:
             try:
@@ -179,7 +190,8 @@ class GaleraPortAdapter:
         if s is not None and s.synced and s.cluster_size >= self.cluster_size:
             return Done(detail=f"already a member: {obs.describe()}")
         if s is not None and s.primary and s.cluster_size < self.cluster_size:
-            dump = self._receipt_for(key)
+            # this plan's dump, else the newest one: either must cover every commit
+            dump = self._receipt_for(key) or self._newest_receipt()
             if dump is None:
                 return Failed("a forced primary must quarantine before its forced SST")
             try:
