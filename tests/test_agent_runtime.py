@@ -325,3 +325,33 @@ async def test_hacore_notify_is_acknowledged_by_the_agent_and_not_acted_on(
     assert p.agents["b"].state.role is Role.STANDBY
     assert len(b.staged) == before
     assert "keepalived notify" in p.logs["b"].getvalue()
+
+
+async def test_a_deeply_nested_or_huge_request_on_the_operator_socket_is_refused_typed(
+    pair: Callable[..., Awaitable[Pair]],
+) -> None:
+    """Nesting past the parser's stack and integers past int's digit limit are
+    a 'bad request' answer, not a crashed connection handler."""
+    import socket as socket_mod
+
+    p = await pair()
+    sock = str(p.tmp / "b" / "run" / "agent.sock")
+
+    def ask(raw: bytes) -> bytes:
+        with socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(sock)
+            s.sendall(raw + b"\n")
+            return s.recv(65536)
+
+    for raw in (b"[" * 2040 + b"]" * 2040, b"[" + b"9" * 4301 + b"]", b"\xff\xfe{}"):
+        reply = await asyncio.to_thread(ask, raw)
+        assert b"bad request" in reply, reply
+    status = await asyncio.to_thread(request_status, sock)
+    assert status["ok"]  # the agent still serves
+
+
+def request_status(sock: str) -> dict[str, Any]:
+    from adapters.agent.operator_socket import request
+
+    return request(sock, {"op": "status"})

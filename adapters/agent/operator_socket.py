@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from hacore.codec import parse_json
+
 MAX_REQUEST = 4096
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -74,7 +76,7 @@ class OperatorServer:
             try:
                 if len(line) > MAX_REQUEST:
                     raise ValueError("request too long")
-                request = json.loads(line)
+                request = parse_json(line.decode("utf-8"))  # typed, even deep or huge
                 if not isinstance(request, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
@@ -119,7 +121,7 @@ def request(path: str, message: dict[str, Any], timeout: float = 10.0) -> dict[s
     except OSError as exc:
         raise OperatorSocketError(f"agent at {p} did not answer: {exc}") from None
     try:
-        reply = json.loads(data)
+        reply = parse_json(data.decode("utf-8"))
     except ValueError:
         raise OperatorSocketError(f"agent at {p} gave an unreadable reply") from None
     if not isinstance(reply, dict):
