@@ -16,39 +16,9 @@ import random
 import sys
 from collections.abc import Iterator
 
+from hacontracts.log import CONFIG, next_input  # one generator of plausible inputs
 from hacore import inputs as inp
-from hacore.config import ClusterConfig, NodeSpec
 from hacore.node import Node
-from hacore.roles import PeerRole, Role, VrrpStatus
-
-CONFIG = ClusterConfig((NodeSpec("a", "10.0.0.1", 150), NodeSpec("b", "10.0.0.2", 100)))
-
-
-def next_input(node: Node, t: int, rng: random.Random) -> inp.Input:
-    """One plausible observation for the node's current state."""
-    state = node.state
-    if state.plan is not None:
-        plan = state.plan
-        return inp.StepSucceeded(t, plan.plan_id, plan.current_step, max(plan.attempt, 1))
-    due = [a for a in state.timers if a.due <= t]
-    if due:
-        return inp.TimerFired(t, due[0].timer_id)
-    if state.vrrp is VrrpStatus.INIT:
-        return inp.VrrpReported(t, VrrpStatus.BACKUP, 150)
-    roll = rng.random()
-    if state.role is Role.ACTIVE:
-        if roll < 0.5:
-            return inp.LocalProgress(t, state.committed + 1)
-        if roll < 0.8:
-            return inp.PeerHeard(t, "b", PeerRole.STANDBY, 0, state.committed, 0)
-        if roll < 0.9:
-            return inp.PeerLost(t, "b")
-        return inp.VrrpReported(t, VrrpStatus.BACKUP, 150)
-    if roll < 0.4:
-        return inp.PeerHeard(t, "b", PeerRole.ACTIVE, state.max_epoch_seen, 5, 0)
-    if roll < 0.6:
-        return inp.LocalProgress(t, state.committed + 1)
-    return inp.VrrpReported(t, VrrpStatus.MASTER, 150)
 
 
 def drive(node: Node, decisions: int, seed: int = 1, start_at: int = 1) -> Iterator[int]:

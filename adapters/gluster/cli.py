@@ -7,13 +7,11 @@ answer's ``opRet`` is (cli_xml.parse_document).
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from adapters.bounded_command import run_bounded
 from adapters.gluster.cli_xml import parse_document
 from adapters.gluster.errors import GlusterError
 
@@ -40,25 +38,13 @@ class GlusterCli:
         if timeout_s <= 0:
             raise GlusterTimeout(f"gluster {' '.join(args[:2])}: no time left")
         argv = [*self.launcher, self.binary, "--mode=script", *args]
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
-            argv,
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.communicate()
+        finished = run_bounded(argv, timeout_s=timeout_s)
+        if finished is None:
             raise GlusterTimeout(
                 f"gluster {' '.join(args[:3])}: no answer within {timeout_s:.1f} s"
-            ) from None
-        return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+            )
+        out, err = finished.stdout, finished.stderr
+        return finished.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def run(self, args: Sequence[str], *, timeout_s: float) -> ET.Element:
         """Run an operation; its ``<cliOutput>`` once opRet is 0 (else GlusterOpError)."""
