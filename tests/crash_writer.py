@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterator
 
 from hacontracts.log import CONFIG, next_input  # one generator of plausible inputs
+
+__all__ = ["CONFIG", "drive", "next_input"]
 from hacore import inputs as inp
 from hacore.node import Node
 
