@@ -26,6 +26,7 @@ import pytest
 from boundary_fuzz import ACCEPTED, FAST, SLOW, TRICKY, TYPED_ERROR, tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from keepalived_helpers import instance as _instance
 
 from adapters.keepalived import (
     ConfigError,
@@ -35,20 +36,6 @@ from adapters.keepalived import (
     TrackScript,
     VrrpInstanceSpec,
 )
-
-
-def _instance(**kw: Any) -> VrrpInstanceSpec:
-    base: dict[str, Any] = {
-        "name": "VI_1",
-        "vrid": 51,
-        "interface": "eth0",
-        "priority": 150,
-        "unicast_src_ip": "10.77.0.1",
-        "unicast_peers": ("10.77.0.2",),
-        "virtual_ipaddresses": ("10.77.0.250/24",),
-    }
-    base.update(kw)
-    return VrrpInstanceSpec(**base)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import keepalived_helpers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,18 +25,7 @@ from adapters.keepalived import (
 
 
 def instance(**kw: Any) -> VrrpInstanceSpec:
-    base: dict[str, Any] = {
-        "name": "VI_1",
-        "vrid": 51,
-        "interface": "eth0",
-        "priority": 150,
-        "unicast_src_ip": "10.77.0.1",
-        "unicast_peers": ("10.77.0.2",),
-        "virtual_ipaddresses": ("10.77.0.250/24",),
-        "advert_int": "0.1",
-    }
-    base.update(kw)
-    return VrrpInstanceSpec(**base)
+    return keepalived_helpers.instance(**{"advert_int": "0.1", **kw})
 
 
 def test_renders_a_unicast_vrrpv3_instance_with_fifo() -> None:
