@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.k3s import kine
+from adapters.k3s.errors import K3sPidRecordError
 from adapters.k3s.port import K3sAdapter
 from hacontracts.ports import K3sPortContract
 from hacore.ports import Done, Failed, K3sPort
@@ -80,7 +81,10 @@ class StandInSite:
 
 
 class TestK3sStandIn(K3sPortContract):
-    budget_us = 2_000_000
+    # Generous: a Python stand-in on a loaded 2-core machine once missed a 2 s
+    # start budget. The unresponsive case shortens it (every call then waits
+    # out its whole deadline).
+    budget_us = 20_000_000
     site: StandInSite
 
     def make_port(self) -> K3sPort:
@@ -99,6 +103,7 @@ class TestK3sStandIn(K3sPortContract):
         pid = a.pid()
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)  # a wedged API server: accepts TCP, never answers
+        self.budget_us = 2_000_000
 
 
 def test_the_standin_writes_and_reads_objects_through_the_kine_datastore() -> None:
@@ -151,5 +156,43 @@ def test_a_stop_that_sigterm_did_not_finish_escalates_to_sigkill_later() -> None
         assert not isinstance(first, Done), first
         second = site.adapter.stop(key="t", deadline=site.deadline())
         assert isinstance(second, Done), second
+    finally:
+        site.close()
+
+
+def test_a_damaged_pid_record_is_a_typed_error_never_not_running() -> None:
+    site = StandInSite()
+    try:
+        assert isinstance(site.adapter.start(key="s", deadline=site.deadline()), Done)
+        pid = site.adapter.pid()
+        assert pid is not None
+        record = site.root / "run" / "k3s.json"
+        intact = record.read_bytes()
+        for damage in (
+            b'{"pid": ',
+            b"[1, 2]",
+            b'{"pid": "12"}',
+            b'{"pid": 0, "boot": ""}',
+            b"\xff",
+        ):
+            record.write_bytes(damage)
+            try:
+                site.adapter.pid()
+            except K3sPidRecordError as exc:
+                assert str(record) in str(exc)
+            else:
+                raise AssertionError(f"{damage!r} read as a record")
+            started = site.adapter.start(key="s2", deadline=site.deadline())
+            assert isinstance(started, Failed) and "PID record" in started.reason, started
+            stopped = site.adapter.stop(key="t", deadline=site.deadline())
+            assert isinstance(stopped, Failed) and "PID record" in stopped.reason, stopped
+            # Neither started a second server (it would have rewritten the record)
+            # nor signalled the running one.
+            assert record.read_bytes() == damage
+            assert site.adapter.ready(key="r", deadline=site.deadline()) == Done(
+                detail="/readyz 200"
+            )
+        record.write_bytes(intact)
+        assert site.adapter.pid() == pid
     finally:
         site.close()

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters.k3s.errors import K3sPidRecordError
 from adapters.k3s.kine import KineSchemaError, read_rows
 from adapters.lab.lab import _pid_alive, boot_id, identity_problem, proc_start_time
 from hacore.ports import Done, Failed, Outcome, Uncertain
@@ -62,25 +63,42 @@ class K3sAdapter:
         return self.state_dir / "k3s.json"
 
     def _record(self) -> dict[str, object] | None:
+        """The PID record; None when there is none. Damage is K3sPidRecordError."""
         try:
-            raw = json.loads(self._record_path.read_text())
+            text = self._record_path.read_text()
         except FileNotFoundError:
             return None
-        except ValueError:
-            return None
-        return raw if isinstance(raw, dict) else None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise K3sPidRecordError(f"{self._record_path}: unreadable PID record ({exc})") from None
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise K3sPidRecordError(f"{self._record_path}: damaged PID record ({exc})") from None
+        if not isinstance(raw, dict):
+            raise K3sPidRecordError(f"{self._record_path}: PID record is not a JSON object")
+        pid, start, boot = raw.get("pid"), raw.get("start"), raw.get("boot")
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+            raise K3sPidRecordError(f"{self._record_path}: PID record has no valid pid ({pid!r})")
+        if start is not None and (not isinstance(start, int) or isinstance(start, bool)):
+            raise K3sPidRecordError(
+                f"{self._record_path}: PID record start {start!r} is not a tick count"
+            )
+        if not isinstance(boot, str):
+            raise K3sPidRecordError(f"{self._record_path}: PID record boot id {boot!r} is not text")
+        return raw
 
     def pid(self) -> int | None:
+        """The server we started, while alive and still that process
+        (K3sPidRecordError when the record is damaged)."""
         rec = self._record()
-        if rec is None or not isinstance(rec.get("pid"), int):
+        if rec is None:
             return None
-        pid = rec["pid"]
+        pid, start = rec["pid"], rec.get("start")
         assert isinstance(pid, int)
-        start = rec.get("start")
         if not _pid_alive(pid):
             return None
         start_i = start if isinstance(start, int) else None
-        if identity_problem(pid, start_i, str(rec.get("boot", "")), "k3s"):
+        if identity_problem(pid, start_i, str(rec["boot"]), "k3s"):
             return None
         return pid
 
@@ -132,6 +150,20 @@ class K3sAdapter:
         return None
 
     def start(self, *, key: str, deadline: int) -> Outcome:
+        try:
+            return self._start(deadline)
+        except K3sPidRecordError as exc:
+            return Failed(
+                f"start refused: {exc}; k3s may still be running, check it and remove the record"
+            )
+
+    def stop(self, *, key: str, deadline: int) -> Outcome:
+        try:
+            return self._stop(deadline)
+        except K3sPidRecordError as exc:
+            return Failed(f"stop refused: {exc}; cannot tell which process to stop")
+
+    def _start(self, deadline: int) -> Outcome:
         left = self._left_s(deadline)
         if left <= 0:
             return Uncertain("start: deadline passed before it began")
@@ -163,7 +195,7 @@ class K3sAdapter:
         reason = last.reason if isinstance(last, Failed | Uncertain) else ""
         return Uncertain(f"start: k3s pid {pid} not ready by the deadline ({reason})")
 
-    def stop(self, *, key: str, deadline: int) -> Outcome:
+    def _stop(self, deadline: int) -> Outcome:
         left = self._left_s(deadline)
         if left <= 0:
             return Uncertain("stop: deadline passed before it began")
