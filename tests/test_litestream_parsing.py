@@ -11,7 +11,7 @@ import pytest
 
 from adapters.litestream.config import LitestreamConfig, render
 from adapters.litestream.errors import LitestreamConfigError, LitestreamOutputError
-from adapters.litestream.outputs import parse_restore, parse_status, parse_sync
+from adapters.litestream.outputs import parse_ltx, parse_restore, parse_status, parse_sync
 
 RESTORE = """{
   "db_path": "/tmp/i11x/out.sqlite",
@@ -96,3 +96,36 @@ def test_bad_outputs_are_typed_errors(parse: object, text: str, message: str) ->
     assert callable(parse)
     with pytest.raises(LitestreamOutputError, match=message):
         parse(text)
+
+
+# `litestream ltx -json -level all file://REPLICA` as 0.5.17 printed it here.
+LTX_OUTPUT = """[
+  {"level": 0, "min_txid": "0000000000000001", "max_txid": "0000000000000001",
+   "size": 1325, "timestamp": "2026-12-01T23:55:56Z"},
+  {"level": 1, "min_txid": "0000000000000001", "max_txid": "0000000000000002",
+   "size": 663, "timestamp": "2026-12-01T23:55:59Z"}
+]"""
+
+
+def test_ltx_listing_parses_and_an_empty_replica_is_an_empty_list() -> None:
+    files = parse_ltx(LTX_OUTPUT)
+    assert [(f.level, f.min_txid, f.max_txid) for f in files] == [(0, 1, 1), (1, 1, 2)]
+    assert parse_ltx("[]") == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{}",
+        '[{"level": 0, "min_txid": "1", "max_txid": "0000000000000001", "size": 1,'
+        ' "timestamp": "t"}]',
+        '[{"level": -1, "min_txid": "0000000000000001", "max_txid": "0000000000000001",'
+        ' "size": 1, "timestamp": "t"}]',
+        '[{"level": 0, "min_txid": "0000000000000002", "max_txid": "0000000000000001",'
+        ' "size": 1, "timestamp": "t"}]',
+        '[{"level": 0, "min_txid": "0000000000000001", "max_txid": "0000000000000001", "size": 1}]',
+    ],
+)
+def test_bad_ltx_listings_are_typed_errors(text: str) -> None:
+    with pytest.raises(LitestreamOutputError):
+        parse_ltx(text)

@@ -131,3 +131,18 @@ def insert_object(conn: sqlite3.Connection, name: str, value: bytes) -> int:
     if rev is None:
         raise KineSchemaError("insert returned no revision")
     return rev
+
+
+def latest_revision(path: Path) -> int:
+    """kine's current revision (its largest row id) in ``path``; 0 for none."""
+    if not path.exists():
+        return 0
+    conn = open_readonly(path)
+    try:
+        check_schema(conn)
+        (rev,) = conn.execute("SELECT MAX(id) FROM kine").fetchone()
+    finally:
+        conn.close()
+    if rev is not None and not isinstance(rev, int):
+        raise KineSchemaError(f"kine's largest id is {rev!r}, not an integer")
+    return rev or 0

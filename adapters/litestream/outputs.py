@@ -109,3 +109,34 @@ def parse_status(text: str) -> tuple[DatabaseStatus, ...]:
             )
         )
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class LtxFile:
+    level: int
+    min_txid: int
+    max_txid: int
+    size: int
+
+
+def parse_ltx(text: str) -> tuple[LtxFile, ...]:
+    """``litestream ltx -json``: the LTX files a replica (or the local state) holds."""
+    what = "litestream ltx -json"
+    raw = _load(text, what)
+    if not isinstance(raw, list):
+        raise LitestreamOutputError(f"{what}: expected a JSON list, got {type(raw).__name__}")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"{what}[{i}]"
+        obj = _obj(item, where)
+        _str(obj, "timestamp", where)
+        f = LtxFile(
+            level=_int(obj, "level", where),
+            min_txid=_hex_txid(obj, "min_txid", where),
+            max_txid=_hex_txid(obj, "max_txid", where),
+            size=_int(obj, "size", where),
+        )
+        if f.min_txid > f.max_txid:
+            raise LitestreamOutputError(f"{where}: min_txid above max_txid")
+        out.append(f)
+    return tuple(out)

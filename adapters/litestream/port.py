@@ -23,6 +23,7 @@ from adapters.litestream.errors import (
     LitestreamTimeout,
     ReplicaMissingError,
 )
+from adapters.litestream.lag import LagProbe, ReplicaLag
 from adapters.litestream.quarantine import Quarantine
 from adapters.litestream.replicator import Replicator
 from adapters.litestream.restore import RestoredCopy, install, restore_to
@@ -39,6 +40,14 @@ class LitestreamDatastore:
     quarantine: Quarantine
     clock_us: Callable[[], int] = field(default=monotonic_us)
     margin_s: float = 0.3
+    _lag: LagProbe | None = field(default=None, init=False, repr=False)
+
+    def replica_lag(self, now_us: int) -> ReplicaLag:
+        """How far the replica is behind the database (adapters/litestream/lag.py).
+        Blocking (it may restore the replica): call it from a poller thread."""
+        if self._lag is None:
+            self._lag = LagProbe(self.replicator, self.replicator.state_dir / "lag")
+        return self._lag.poll(now_us)
 
     @property
     def database(self) -> Path:
