@@ -1,11 +1,25 @@
 """Simulated k3s and its datastore with litestream, and their ports.
 
 The active writes a Kubernetes object per client round to its local database
-(while k3s runs); litestream ships each to the peers' replicas after
-``litestream_lag`` (when replication runs and the peer is reachable);
-``restore_from_replica`` rebuilds the local database from the local replica
-and can miss the tail. Each member's state (``k3s_running``, ``k3s_db``,
-``replica``, ``litestream_on``) lives on its :class:`~sims.simnode.SimNode`.
+(while k3s runs). litestream is modelled as measured on the real binary
+(docs/conformance-litestream.md, benchmarks/litestream_loss.py): ``replicate``
+looks at the WAL every ``litestream_monitor_us`` (the first look a phase
+drawn from this service's stream after replication starts), and ships what it
+captured to each reachable peer's replica, landing after a delay drawn from
+``litestream_ship_us``. So on a crash of the active the commits since its
+last capture, and any capture still in flight, are lost: the lag is drawn,
+not fixed, and nothing in flight survives its sender. A peer cut off at a
+capture gets everything at the first capture after the heal (litestream
+ships from where the replica stands). Each replica holds one generation: the
+last snapshot shipped to it (a new active's first capture replaces it).
+
+``restore_from_replica`` rebuilds the local database from the local replica,
+quarantining local objects the replica lacks first (the real adapter does),
+and refuses an empty replica (the real one does; every node's replica starts
+with the install-time object :data:`SEED_OBJECT`). At each crash the objects
+only the crashed node held are recorded in :attr:`SimK3s.lag_lost`: the
+checker (invariant 3) tells a loss to litestream's lag, which the design
+accepts, from any other loss, which is a violation.
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hacore.ports import Done, Failed, Outcome, Uncertain
+from hacore.roles import Role
 from sims.simnode import SimNode
 
 if TYPE_CHECKING:
@@ -21,6 +36,8 @@ if TYPE_CHECKING:
 
 # What a fake of a hung daemon answers (SimNode.hung).
 NO_ANSWER = Uncertain("no answer before the deadline")
+
+SEED_OBJECT = 0  # the install-time state every database and replica starts with
 
 
 class SimK3s:
@@ -31,27 +48,109 @@ class SimK3s:
         self.rng = world.stream("k3s")
         self.next_object = 1
         self.acked: list[int] = []  # objects the API server acknowledged
+        self.writer: dict[int, str] = {}  # object -> the node whose API server took it
         self.quarantined: set[int] = set()  # objects copied aside before a restore
+        # object -> (node, time): unshipped when that node crashed (litestream's lag)
+        self.lag_lost: dict[int, tuple[str, int]] = {}
+        self._generation: dict[int, int] = {}  # node index -> replicate run number
+        self._captured: dict[int, int] = {}  # node index -> objects captured so far
+        for n in world.data:
+            n.k3s_db = [SEED_OBJECT]
+            n.replica = [SEED_OBJECT]
 
     def write(self, n: SimNode) -> None:
         """The API server on ``n`` stores one object (a client round)."""
         if not n.k3s_running:
             return
-        w = self.w
         k = self.next_object
         self.next_object += 1
         n.k3s_db.append(k)
         self.acked.append(k)
-        if n.litestream_on:
-            for peer in w.data:
-                if peer is not n and w.connected(n, peer):
-                    w.push(w.now + w.p.litestream_lag_us, self._shipped, (peer.index, peer.inc, k))
+        self.writer[k] = n.name
 
-    def _shipped(self, arg: tuple[int, int, int]) -> None:
-        index, inc, k = arg
+    # ------------------------------------------------------- replicate --
+
+    def start(self, n: SimNode) -> None:
+        if n.litestream_on:
+            return
+        n.litestream_on = True
+        gen = self._generation.get(n.index, 0) + 1
+        self._generation[n.index] = gen
+        self._captured[n.index] = 0
+        first = self.rng.draw(1, self.w.p.litestream_monitor_us)
+        self.w.push(self.w.now + first, self._capture, (n.index, n.inc, gen))
+
+    def stop(self, n: SimNode) -> None:
+        """A clean stop: ship the whole tail first (the adapter's ``sync -wait``)."""
+        if n.litestream_on:
+            self._captured[n.index] = len(n.k3s_db)
+            for peer in self._reachable(n):
+                peer.replica = list(n.k3s_db)
+        n.litestream_on = False
+
+    def _reachable(self, n: SimNode) -> list[SimNode]:
+        return [p for p in self.w.data if p is not n and self.w.connected(n, p)]
+
+    def _running(self, index: int, inc: int, gen: int) -> SimNode | None:
         n = self.w.nodes[index]
-        if n.up and n.inc == inc:
-            n.replica.append(k)
+        ok = n.up and n.inc == inc and n.litestream_on and self._generation.get(index) == gen
+        return n if ok else None
+
+    def _capture(self, arg: tuple[int, int, int]) -> None:
+        index, inc, gen = arg
+        n = self._running(index, inc, gen)
+        if n is None:
+            return
+        w = self.w
+        self._captured[index] = len(n.k3s_db)
+        snapshot = tuple(n.k3s_db)
+        lo, hi = w.p.litestream_ship_us
+        for peer in self._reachable(n):
+            delay = self.rng.draw(lo, hi)
+            w.push(w.now + delay, self._landed, (index, inc, gen, peer.index, peer.inc, snapshot))
+        w.push(w.now + w.p.litestream_monitor_us, self._capture, arg)
+
+    def _landed(self, arg: tuple[int, int, int, int, int, tuple[int, ...]]) -> None:
+        index, inc, gen, peer_index, peer_inc, snapshot = arg
+        sender = self._running(index, inc, gen)
+        peer = self.w.nodes[peer_index]
+        # In flight when the sender crashed, or when the link was cut: not there.
+        if sender is None or not (peer.up and peer.inc == peer_inc):
+            return
+        if self.w.connected(sender, peer):
+            peer.replica = list(snapshot)
+
+    def crashed(self, n: SimNode) -> None:
+        """``n`` crashed (before its state is cleared): what only it held is lost
+        to litestream's lag, unless a later quarantine or restore finds it."""
+        elsewhere: set[int] = set()
+        for other in self.w.data:
+            if other is not n:
+                elsewhere.update(other.replica)
+                elsewhere.update(other.k3s_db)
+        for k in n.k3s_db:
+            if k != SEED_OBJECT and k not in elsewhere and k not in self.quarantined:
+                self.lag_lost.setdefault(k, (n.name, self.w.now))
+
+    # -------------------------------------------------------- the fates --
+
+    def fates(self) -> dict[int, str]:
+        """Each acknowledged object's fate at the end: "kept" (in the single
+        active's database), "quarantined", "lost to lag" (unshipped at a crash)
+        or "lost" (any other way: a violation)."""
+        actives = [n for n in self.w.data if n.role is Role.ACTIVE and n.up]
+        final = set(actives[0].k3s_db) if len(actives) == 1 else set()
+        out: dict[int, str] = {}
+        for k in self.acked:
+            if k in final:
+                out[k] = "kept"
+            elif k in self.quarantined:
+                out[k] = "quarantined"
+            elif k in self.lag_lost:
+                out[k] = "lost to lag"
+            else:
+                out[k] = "lost"
+        return out
 
 
 class DatastoreFake:
@@ -65,31 +164,37 @@ class DatastoreFake:
         if self.node.hung:
             return NO_ANSWER
         n = self.node
-        if n.replica:
-            n.k3s_db = list(n.replica)
+        if n.litestream_on:
+            return Failed("restore: replicate is running on this database; stop it first")
+        if not n.replica:
+            return Failed("restore: the replica holds no backup")
+        self._quarantine_newer(n)
+        n.k3s_db = list(n.replica)
         return Done()
 
     def start_replication(self, *, key: str, deadline: int) -> Outcome:
         if self.node.hung:
             return NO_ANSWER
-        self.node.litestream_on = True
+        self.k3s.start(self.node)
         return Done()
 
     def stop_replication(self, *, key: str, deadline: int) -> Outcome:
         if self.node.hung:
             return NO_ANSWER
-        self.node.litestream_on = False
+        self.k3s.stop(self.node)
         return Done()
 
     def quarantine_newer_local(self, *, key: str, deadline: int) -> Outcome:
         if self.node.hung:
             return NO_ANSWER
-        n = self.node
+        self._quarantine_newer(self.node)
+        return Done()
+
+    def _quarantine_newer(self, n: SimNode) -> None:
         replicated = set(n.replica)
         for k in n.k3s_db:
-            if k not in replicated:
+            if k not in replicated and k != SEED_OBJECT:
                 self.k3s.quarantined.add(k)
-        return Done()
 
 
 class K3sFake:

@@ -113,6 +113,7 @@ class NodeLifecycle(World):
         n.ports = None
         n.router = None
         n.fenced = True
+        self.k3s.crashed(n)  # before litestream's state goes: what it never shipped
         n.k3s_running = False
         n.litestream_on = False
         n.g_primary = False  # grastate/gvwstate (gid, view, history) survive on disk

@@ -29,7 +29,9 @@ class SimParams:
     step_us: tuple[int, int] = (100 * MS, 1500 * MS)
     step_fail_rate: float = 0.02  # transient step failures during the chaos phase
     double_step_rate: float = 0.25  # steps executed twice on purpose (invariant 6)
-    litestream_lag_us: int = 1 * SECOND
+    # litestream's database monitor-interval (its default): the crash-loss window
+    litestream_monitor_us: int = 1 * SECOND
+    litestream_ship_us: tuple[int, int] = (1 * MS, 20 * MS)  # capture -> in the replica
     write_interval_us: int = 2 * SECOND
     peer_timeout_adverts: int = 3
     timing: Timing = field(default_factory=Timing)

@@ -103,10 +103,9 @@ class Simulation(NodeLifecycle, Network, Nemesis, Bookkeeping):
                 inv[name] = False
                 self._violate(name, detail)
         lost, quarantined, _first = write_losses(self)
-        actives = [n for n in self.data if n.role is Role.ACTIVE and n.up]
-        k8s_final = set(actives[0].k3s_db) if len(actives) == 1 else set()
         k8s = self.k3s
-        k8s_lost = sum(1 for k in k8s.acked if k not in k8s_final and k not in k8s.quarantined)
+        k8s_fates = k8s.fates()
+        k8s_lost = sum(1 for fate in k8s_fates.values() if fate == "lost to lag")
         for key in list(self.open_shade):
             self._unshade(key)
         self._close_lanes()
