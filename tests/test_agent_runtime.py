@@ -41,10 +41,10 @@ class Pair:
             self.tmp, node, port=self.port, http_port=self.http.get(node, 0), **self.kw
         )
 
-    async def start(self, node: str) -> Agent:
+    async def start(self, node: str, clock: Callable[[], int] | None = None) -> Agent:
         config = load_config(self.config_path(node))
         stream = self.logs.setdefault(node, io.StringIO())
-        agent = Agent(config, load_secrets(config))
+        agent = Agent(config, load_secrets(config), clock_us=clock)
         agent.log = JsonLog(node, agent._log_context, level="debug", stream=stream)
         await agent.start()
         self.agents[node] = agent

@@ -7,9 +7,10 @@ file: it names files that hold them (``peer.key_file``,
 ``galera.password_file``), read by :mod:`adapters.agent.secrets`, which
 refuses any that another user could read or write.
 
-Services default to disabled: the agent runs with keepalived alone until a
-service's adapter exists, and a service switched on here without one is
-refused at start, never silently faked (see ``adapters.agent.ports``).
+Services default to disabled: the agent runs with keepalived alone, and a
+service switched on in ``[services]`` without its adapter configured
+(``[galera]``, ``[datastore]``, ``[k3s]``; Gluster has none yet) is refused
+here, never silently faked (see ``adapters.agent.ports``).
 
 The reference in ``docs/agent-config.md`` is generated from these classes
 (``scripts/gen_agent_config_doc.py``; a test fails when it is stale).
@@ -17,84 +18,23 @@ The reference in ``docs/agent-config.md`` is generated from these classes
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import attrs
 
+from adapters.agent import config_checks as check
+from adapters.agent.config_services import DatastoreSection, K3sSection
 from adapters.agent.tomlconf import ConfigValueError, build, doc
 from adapters.keepalived.config import ConfigError, KeepalivedConfig, TrackFile, VrrpInstanceSpec
 from hacore import config as core_config
 from hacore.roles import Mode, Policy
 
 SECOND_US = 1_000_000
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-_IFNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
-_PATH_BAD = re.compile(r"[\s\"'\\{}#!]")
 
 
 class ConfigFileError(ValueError):
     """The file cannot be read or is not TOML (the message names the file)."""
-
-
-# -- validators: each raises ConfigValueError(field, value, expectation) ----------
-
-
-def _name(_: object, a: attrs.Attribute[str], v: str) -> None:
-    if not _NAME.match(v):
-        raise ConfigValueError(a.name, v, "a name of letters, digits, '-' or '_' (1..63)")
-
-
-def _ipv4(_: object, a: attrs.Attribute[str], v: str) -> None:
-    try:
-        ipaddress.IPv4Address(v)
-    except ValueError:
-        raise ConfigValueError(a.name, v, "an IPv4 address (a.b.c.d)") from None
-
-
-def _ipv4_interface(_: object, a: attrs.Attribute[str], v: str) -> None:
-    try:
-        ipaddress.IPv4Interface(v)
-    except ValueError:
-        raise ConfigValueError(a.name, v, "an IPv4 address with prefix (a.b.c.d/len)") from None
-    if "/" not in v:
-        raise ConfigValueError(a.name, v, "an IPv4 address with prefix (a.b.c.d/len)")
-
-
-def _abs_path(_: object, a: attrs.Attribute[Any], v: str | None) -> None:
-    if v is None:
-        return
-    if not v.startswith("/") or _PATH_BAD.search(v):
-        raise ConfigValueError(a.name, v, "an absolute path without spaces or quotes")
-
-
-def _ifname(_: object, a: attrs.Attribute[str], v: str) -> None:
-    if not _IFNAME.match(v):
-        raise ConfigValueError(a.name, v, "an interface name (1..15 of [A-Za-z0-9_.-])")
-
-
-def _int_range(lo: int, hi: int) -> Any:
-    def check(_: object, a: attrs.Attribute[int], v: int) -> None:
-        if not lo <= v <= hi:
-            raise ConfigValueError(a.name, v, f"an integer in {lo}..{hi}")
-
-    return check
-
-
-def _seconds(lo: float, hi: float) -> Any:
-    def check(_: object, a: attrs.Attribute[float], v: float) -> None:
-        if not lo <= v <= hi:
-            raise ConfigValueError(a.name, v, f"a number of seconds in {lo:g}..{hi:g}")
-
-    return check
-
-
-def _level(_: object, a: attrs.Attribute[str], v: str) -> None:
-    if v not in ("debug", "info", "warning", "error"):
-        raise ConfigValueError(a.name, v, "one of 'debug', 'info', 'warning', 'error'")
 
 
 # -- sections ----------------------------------------------------------------------
@@ -104,12 +44,14 @@ def _level(_: object, a: attrs.Attribute[str], v: str) -> None:
 class NodeEntry:
     """One data node of the cluster."""
 
-    name: str = doc("node name, as in the other nodes' configuration", validator=_name)
+    name: str = doc("node name, as in the other nodes' configuration", validator=check.name)
     address: str = doc(
         "the node's IPv4 address: VRRP unicast, peer channel and status all use it",
-        validator=_ipv4,
+        validator=check.ipv4,
     )
-    priority: int = doc("VRRP priority (higher wins)", default=100, validator=_int_range(1, 255))
+    priority: int = doc(
+        "VRRP priority (higher wins)", default=100, validator=check.int_range(1, 255)
+    )
 
 
 @attrs.frozen
@@ -118,7 +60,7 @@ class ClusterSection:
 
     nodes: tuple[NodeEntry, ...] = doc("the data nodes, one [[cluster.nodes]] table each")
     virtual_ip: str = doc(
-        "the VIP keepalived holds on the master, with prefix", validator=_ipv4_interface
+        "the VIP keepalived holds on the master, with prefix", validator=check.ipv4_interface
     )
     mode: Mode = doc(
         "availability-first (the reference system) or safety-first (majority, write lease)",
@@ -126,6 +68,12 @@ class ClusterSection:
     )
     policy: Policy = doc("split-brain resolution policy", default=Policy.VRRP_WINNER)
     deployment: str = doc("the deployment type shown by `hacore status`", default="multi-node")
+    witness: str | None = doc(
+        "the Galera arbitrator (garbd) by name, if one runs: Galera's cluster size counts it"
+        " and the core counts its vote (it never speaks on the peer channel)",
+        default=None,
+        validator=check.optional_name,
+    )
 
     def __attrs_post_init__(self) -> None:
         if len(self.nodes) < 2:
@@ -136,6 +84,14 @@ class ClusterSection:
         addresses = [n.address for n in self.nodes]
         if len(set(addresses)) != len(addresses):
             raise ConfigValueError("nodes", addresses, "unique node addresses")
+        if self.witness is not None and self.witness in names:
+            raise ConfigValueError("witness", self.witness, "a name that is not a data node's")
+
+    @property
+    def galera_members(self) -> int:
+        """Members of the whole Galera cluster: the data nodes, and garbd if configured
+        (``wsrep_cluster_size`` counts it)."""
+        return len(self.nodes) + (1 if self.witness is not None else 0)
 
 
 @attrs.frozen
@@ -153,43 +109,45 @@ class TimingSection:
     """The decider's timers, in seconds (the core receives integer microseconds)."""
 
     step_timeout_s: float = doc(
-        "a plan step's deadline", default=30.0, validator=_seconds(0.01, 3600)
+        "a plan step's deadline", default=30.0, validator=check.seconds(0.01, 3600)
     )
     max_attempts: int = doc(
-        "tries per step, the first included", default=3, validator=_int_range(1, 100)
+        "tries per step, the first included", default=3, validator=check.int_range(1, 100)
     )
     retry_backoff_s: float = doc(
-        "wait before a step's retry, doubled each time", default=1.0, validator=_seconds(0, 600)
+        "wait before a step's retry, doubled each time",
+        default=1.0,
+        validator=check.seconds(0, 600),
     )
     fault_hold_s: float = doc(
         "how long a failed node stays out before it may serve again",
         default=30.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
     hold_down_s: float = doc(
         "calm time after a demotion before promoting again",
         default=5.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
     self_fence_s: float = doc(
         "safety-first: an active without a majority fences after this",
         default=3.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
     vip_handover_s: float = doc(
         "a split-brain winner without the VIP demotes after this",
         default=15.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
     split_judge_s: float = doc(
         "an active that lost the VIP waits this long for the peer's facts",
         default=3.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
     write_lease_s: float = doc(
         "safety-first write lease; keep it below peer.timeout_s",
         default=2.0,
-        validator=_seconds(0, 3600),
+        validator=check.seconds(0, 3600),
     )
 
     def to_core(self) -> core_config.Timing:
@@ -213,9 +171,11 @@ class TimingSection:
 class KeepalivedSection:
     """The local keepalived: what the agent renders for it and how it listens to it."""
 
-    instance: str = doc("the vrrp_instance name", default="VI_1", validator=_name)
-    vrid: int = doc("virtual_router_id", default=51, validator=_int_range(1, 255))
-    interface: str = doc("the interface VRRP and the VIP use", default="eth0", validator=_ifname)
+    instance: str = doc("the vrrp_instance name", default="VI_1", validator=check.name)
+    vrid: int = doc("virtual_router_id", default=51, validator=check.int_range(1, 255))
+    interface: str = doc(
+        "the interface VRRP and the VIP use", default="eth0", validator=check.ifname
+    )
     advert_int: float = doc(
         "VRRP advert interval in seconds (VRRPv3: 0.01..40.95 in steps of 0.01)", default=1.0
     )
@@ -223,20 +183,22 @@ class KeepalivedSection:
     notify_fifo: str = doc(
         "keepalived's notify_fifo, read by the agent (the ordered source of truth)",
         default="/run/hacore/notify.fifo",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     track_file: str = doc(
         "the file the agent writes to lower its VRRP priority (a vrrp_track_file)",
         default="/run/hacore/vrrp-yield",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     pid_file: str = doc(
         "keepalived's pid file, for re-probing its state (SIGJSON dump)",
         default="/run/keepalived.pid",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     json_dir: str = doc(
-        "where keepalived writes keepalived.json on SIGJSON", default="/tmp", validator=_abs_path
+        "where keepalived writes keepalived.json on SIGJSON",
+        default="/tmp",
+        validator=check.abs_path,
     )
 
     def __attrs_post_init__(self) -> None:
@@ -255,21 +217,23 @@ class PeerSection:
     """The authenticated peer channel (TCP between node addresses)."""
 
     key_file: str = doc(
-        "file holding the shared HMAC key (mode 0600, at least 32 bytes)", validator=_abs_path
+        "file holding the shared HMAC key (mode 0600, at least 32 bytes)", validator=check.abs_path
     )
     port: int = doc(
-        "TCP port on every node's address", default=7400, validator=_int_range(1, 65535)
+        "TCP port on every node's address", default=7400, validator=check.int_range(1, 65535)
     )
     heartbeat_s: float = doc(
-        "interval between status messages", default=0.5, validator=_seconds(0.01, 60)
+        "interval between status messages", default=0.5, validator=check.seconds(0.01, 60)
     )
     timeout_s: float = doc(
         "no message for this long: the peer is lost (uncertain, not gone)",
         default=3.0,
-        validator=_seconds(0.05, 600),
+        validator=check.seconds(0.05, 600),
     )
     max_message_bytes: int = doc(
-        "larger messages are dropped and counted", default=4096, validator=_int_range(256, 1 << 20)
+        "larger messages are dropped and counted",
+        default=4096,
+        validator=check.int_range(256, 1 << 20),
     )
 
 
@@ -280,7 +244,7 @@ class OperatorSection:
     socket: str = doc(
         "Unix socket path; its directory must belong to the agent's user",
         default="/run/hacore/agent.sock",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
 
 
@@ -289,8 +253,8 @@ class HttpSection:
     """Health and metrics endpoints (/active, /standby, /health, /status, /metrics)."""
 
     enabled: bool = doc("off by default", default=False)
-    address: str = doc("listen address", default="127.0.0.1", validator=_ipv4)
-    port: int = doc("listen port", default=8008, validator=_int_range(1, 65535))
+    address: str = doc("listen address", default="127.0.0.1", validator=check.ipv4)
+    port: int = doc("listen port", default=8008, validator=check.int_range(1, 65535))
 
 
 @attrs.frozen
@@ -300,7 +264,7 @@ class StoreSection:
     path: str = doc(
         "the SQLite event store (created mode 0600)",
         default="/var/lib/hacore/events.sqlite",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
 
 
@@ -329,16 +293,16 @@ class GaleraSection:
         default="recording-fake",
         validator=_galera_adapter,
     )
-    user: str = doc("database user of the adapter", default="hacore", validator=_name)
+    user: str = doc("database user of the adapter", default="hacore", validator=check.name)
     password_file: str | None = doc(
         "file holding the password, first line (mode 0600); unset: no password",
         default=None,
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     server_root: str | None = doc(
         "mariadb: the node directory holding my.cnf, data/, mysqld.sock, error.log",
         default=None,
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     launcher: tuple[str, ...] = doc(
         "mariadb: argv prefix that places mariadbd (empty on a plain host)", default=()
@@ -346,7 +310,7 @@ class GaleraSection:
     inner_root: str | None = doc(
         "mariadb: server_root as mariadbd sees it, when the launcher binds it elsewhere",
         default=None,
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     schemas: tuple[str, ...] = doc(
         "mariadb: the business schemas a quarantine dumps before a rejoin", default=()
@@ -354,27 +318,27 @@ class GaleraSection:
     quarantine_dir: str = doc(
         "mariadb: where quarantine dumps are kept",
         default="/var/lib/hacore/quarantine",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     poll_s: float = doc(
-        "mariadb: interval of the status poll", default=1.0, validator=_seconds(0.1, 60)
+        "mariadb: interval of the status poll", default=1.0, validator=check.seconds(0.1, 60)
     )
     fake_journal: str = doc(
         "recording-fake: its journal (JSON lines, one per operation)",
         default="/var/lib/hacore/galera-fake.jsonl",
-        validator=_abs_path,
+        validator=check.abs_path,
     )
     fake_delay_s: float = doc(
         "recording-fake: how long each operation takes (stands in for the work)",
         default=0.0,
-        validator=_seconds(0, 60),
+        validator=check.seconds(0, 60),
     )
 
     def __attrs_post_init__(self) -> None:
         if self.adapter == "mariadb" and self.server_root is None:
             raise ConfigValueError("server_root", None, "a directory when adapter = 'mariadb'")
         for schema in self.schemas:
-            if not _NAME.match(schema):
+            if not check.NAME.match(schema):
                 raise ConfigValueError("schemas", schema, "schema names of [A-Za-z0-9_-]")
 
 
@@ -382,14 +346,14 @@ class GaleraSection:
 class LogSection:
     """Structured logs: JSON lines on stderr."""
 
-    level: str = doc("debug, info, warning or error", default="info", validator=_level)
+    level: str = doc("debug, info, warning or error", default="info", validator=check.level)
 
 
 @attrs.frozen
 class AgentConfig:
     """The whole file. ``node`` names which of ``cluster.nodes`` this host is."""
 
-    node: str = doc("this host's node name (one of cluster.nodes)", validator=_name)
+    node: str = doc("this host's node name (one of cluster.nodes)", validator=check.name)
     cluster: ClusterSection = doc("the cluster")
     peer: PeerSection = doc("the peer channel")
     services: ServicesSection = doc("managed services", factory=ServicesSection)
@@ -399,6 +363,8 @@ class AgentConfig:
     http: HttpSection = doc("HTTP endpoints", factory=HttpSection)
     store: StoreSection = doc("event store", factory=StoreSection)
     galera: GaleraSection = doc("Galera credentials", factory=GaleraSection)
+    datastore: DatastoreSection = doc("k3s's datastore and litestream", factory=DatastoreSection)
+    k3s: K3sSection = doc("k3s", factory=K3sSection)
     log: LogSection = doc("logging", factory=LogSection)
 
     def __attrs_post_init__(self) -> None:
@@ -411,6 +377,32 @@ class AgentConfig:
                 self.timing.write_lease_s,
                 f"less than peer.timeout_s ({self.peer.timeout_s:g}), see hacore.lease",
             )
+        self._check_service_adapters()
+
+    def _check_service_adapters(self) -> None:
+        """A managed service needs an adapter: never a plan step that can only fail."""
+        s, ds, k = self.services, self.datastore, self.k3s
+        if s.k3s and k.adapter == "disabled":
+            raise ConfigValueError("k3s.adapter", k.adapter, "an adapter when services.k3s = true")
+        if (s.k3s or s.litestream) and ds.adapter == "disabled":
+            why = "services.k3s (its restore) or services.litestream"
+            raise ConfigValueError("datastore.adapter", ds.adapter, f"an adapter when {why} = true")
+        if s.gluster:
+            raise ConfigValueError(
+                "services.gluster", True, "false: this build has no Gluster adapter for the agent"
+            )
+        if k.adapter != "disabled" and k.datastore is not None and ds.database is not None:
+            if k.datastore != ds.database:
+                raise ConfigValueError(
+                    "k3s.datastore", k.datastore, f"the file litestream replicates ({ds.database})"
+                )
+        if k.adapter != "disabled" and k.datastore is None and ds.database is None:
+            raise ConfigValueError("k3s.datastore", None, "a path (or set datastore.database)")
+
+    @property
+    def k3s_datastore(self) -> str | None:
+        """kine's database, as k3s and litestream both see it."""
+        return self.k3s.datastore or self.datastore.database
 
     @property
     def me(self) -> NodeEntry:
@@ -429,6 +421,7 @@ class AgentConfig:
             ),
             mode=self.cluster.mode,
             policy=self.cluster.policy,
+            witness=self.cluster.witness,
             services=core_config.Services(
                 k3s=s.k3s, galera=s.galera, gluster=s.gluster, litestream=s.litestream
             ),

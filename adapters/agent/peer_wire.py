@@ -84,6 +84,9 @@ class PeerStatus:
     # the node's last Galera status poll (None: not observed, e.g. a fake port)
     galera_member: bool | None = None
     galera_size: int | None = None
+    # the node's last k3s / litestream poll (None: not observed or disabled)
+    k3s_ready: bool | None = None
+    replicating: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,8 @@ class PeerStatus:
             "heard": list(self.heard),
             "galera_member": self.galera_member,
             "galera_size": self.galera_size,
+            "k3s_ready": self.k3s_ready,
+            "replicating": self.replicating,
         }
 
     @classmethod
@@ -114,8 +119,9 @@ class PeerStatus:
         if any(type(v) is not str or len(v) > 200 for v in texts):
             raise ValueError("status texts")
         member, size = raw["galera_member"], raw["galera_size"]
-        if member is not None and type(member) is not bool:
-            raise ValueError("status galera_member")
+        for flag in ("galera_member", "k3s_ready", "replicating"):
+            if raw[flag] is not None and type(raw[flag]) is not bool:
+                raise ValueError(f"status {flag}")
         if size is not None and (type(size) is not int or not 0 <= size < 1 << 16):
             raise ValueError("status galera_size")
         heard = raw["heard"]
@@ -127,6 +133,8 @@ class PeerStatus:
             heard=tuple(heard),
             galera_member=member,
             galera_size=size,
+            k3s_ready=raw["k3s_ready"],
+            replicating=raw["replicating"],
             role=PeerRole(raw["role"]),
             epoch=raw["epoch"],
             committed=raw["committed"],

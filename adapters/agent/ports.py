@@ -19,8 +19,9 @@
 * :class:`LoopTimers` and :class:`ChannelTransport` run on the event loop
   (they only schedule); the others may block and run in a worker thread.
 
-Deadlines are instants in wall-clock microseconds (the agent's clock, the
-same one that stamps its inputs).
+Deadlines are instants in microseconds on the agent's clock
+(:class:`adapters.agent.clock.AgentClock`: wall time at start, monotonic
+after), the same one that stamps its inputs; every port here is given it.
 """
 
 from __future__ import annotations
@@ -43,10 +44,6 @@ from hacore.ports import Done, Failed, Outcome, Uncertain
 from hacore.roles import Role, VrrpStatus
 
 ClockUs = Callable[[], int]
-
-
-def wall_us() -> int:
-    return time.time_ns() // 1000
 
 
 def _remaining_s(deadline: int, clock: ClockUs) -> float:
@@ -79,7 +76,7 @@ class KeepalivedVip:
         track_file: Path,
         pid_file: Path,
         json_dir: Path,
-        clock: ClockUs = wall_us,
+        clock: ClockUs,
     ) -> None:
         self.instance = instance
         self.priority = priority
@@ -118,7 +115,7 @@ class KeepalivedVip:
 class RecordingFakeGalera:
     """A fake Galera port that records every operation (see the module docstring)."""
 
-    def __init__(self, journal: Path, *, delay_s: float = 0.0, clock: ClockUs = wall_us) -> None:
+    def __init__(self, journal: Path, *, clock: ClockUs, delay_s: float = 0.0) -> None:
         self.journal = journal
         self.delay_s = delay_s
         self._clock = clock
@@ -212,23 +209,35 @@ class DisabledService:
 
 
 class LoopTimers:
-    """Volatile timers on the event loop; a firing calls ``fire(timer_id)``."""
+    """Volatile timers on the event loop; a firing calls ``fire(timer_id)``.
 
-    def __init__(self, fire: Callable[[int], None], clock: ClockUs = wall_us) -> None:
+    The loop's own clock is monotonic, like the agent's. A firing that the
+    agent's clock still reads as before the due time (a rounding of the delay)
+    is re-armed for the rest, never delivered early: the dispatcher would drop
+    it as stale and the timer would be lost.
+    """
+
+    def __init__(self, fire: Callable[[int], None], clock: ClockUs) -> None:
         self._fire = fire
         self._clock = clock
         self._handles: dict[int, asyncio.TimerHandle] = {}
 
     def start(self, *, timer_id: int, due: int, key: str) -> Outcome:
-        loop = asyncio.get_running_loop()
         old = self._handles.pop(timer_id, None)
         if old is not None:
             old.cancel()
-        delay = max(0.0, (due - self._clock()) / 1e6)
-        self._handles[timer_id] = loop.call_later(delay, self._fired, timer_id)
+        self._arm(timer_id, due)
         return Done()
 
-    def _fired(self, timer_id: int) -> None:
+    def _arm(self, timer_id: int, due: int) -> None:
+        delay = max(0.0, (due - self._clock()) / 1e6)
+        loop = asyncio.get_running_loop()
+        self._handles[timer_id] = loop.call_later(delay, self._fired, timer_id, due)
+
+    def _fired(self, timer_id: int, due: int) -> None:
+        if self._clock() < due:
+            self._arm(timer_id, due)
+            return
         self._handles.pop(timer_id, None)
         self._fire(timer_id)
 
@@ -283,7 +292,7 @@ def mariadb_port(
     return GaleraPortAdapter(
         node,
         config.node,
-        len(config.cluster.nodes),
+        config.cluster.galera_members,  # garbd counts in wsrep_cluster_size
         list(g.schemas),
         Path(g.quarantine_dir),
         epoch=epoch,

@@ -43,6 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from adapters.agent.clock import AgentClock
 from adapters.agent.config import AgentConfig
 from adapters.agent.fifo_source import FifoSource
 from adapters.agent.http_api import HttpApi
@@ -60,9 +61,10 @@ from adapters.agent.ports import (
     RecordingFakeGalera,
     mariadb_port,
     poll_galera,
-    wall_us,
 )
 from adapters.agent.secret_files import Secrets
+from adapters.agent.service_poll import NOT_POLLED, ServiceFacts, poll_services
+from adapters.agent.service_ports import datastore_port, k3s_port
 from adapters.agent.stagedlog import StagedLog
 from adapters.keepalived.dump import DumpError, keepalived_pid
 from adapters.keepalived.ingest import CoreInput
@@ -96,13 +98,13 @@ class Agent:
         config: AgentConfig,
         secrets: Secrets,
         *,
-        clock_us: Callable[[], int] = wall_us,
+        clock_us: Callable[[], int] | None = None,
         log: JsonLog | None = None,
     ) -> None:
         self.config = config
         self.cluster = config.cluster_config()
         self.name = config.node
-        self._clock = clock_us
+        self._clock = clock_us or AgentClock()
         self._secrets = secrets
         self.log = log or JsonLog(self.name, self._log_context, level=config.log.level)
         self.metrics = AgentMetrics()
@@ -110,7 +112,7 @@ class Agent:
         self._tasks: dict[asyncio.Task[None], Job] = {}
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.started_us = clock_us()
+        self.started_us = self._clock()
         self.boot_id = new_boot_id(self.started_us)
         peers = [n.name for n in config.others]
         self._last_heard: dict[str, int] = dict.fromkeys(peers, self.started_us)
@@ -120,6 +122,7 @@ class Agent:
         self._lease_fenced = False
         self._keepalived_alive: bool | None = None
         self.galera_facts: GaleraFacts | None = None
+        self.service_facts: ServiceFacts = NOT_POLLED
         self.galera_port: Any = None
         self._step_started: dict[tuple[int, str, int], int] = {}
         self._plan_started: dict[int, int] = {}
@@ -175,9 +178,13 @@ class Agent:
         ad = s.advertisement()
         plan = s.plan
         facts = self.galera_facts
+        now = self._clock()
         stale_us = round(max(5.0, 3 * self.config.galera.poll_s) * 1e6)
-        if facts is not None and self._clock() - facts.at > stale_us:
+        if facts is not None and now - facts.at > stale_us:
             facts = None  # an old poll is not an observation of now
+        services = self.service_facts
+        if now - services.at > round(max(5.0, 3 * self.config.k3s.poll_s) * 1e6):
+            services = NOT_POLLED
         return PeerStatus(
             role=ad.role,
             epoch=ad.epoch,
@@ -191,6 +198,8 @@ class Agent:
             heard=tuple(self.heard()),
             galera_member=None if facts is None else facts.member,
             galera_size=None if facts is None else facts.cluster_size,
+            k3s_ready=services.k3s_ready,
+            replicating=services.replicating,
         )
 
     # -- start -------------------------------------------------------------------------------
@@ -201,6 +210,8 @@ class Agent:
         self.store = await AsyncSqliteStore.open(config.store.path, config=self.cluster)
         durable = await self.store.log_for(self.name)
         records = await durable.records()
+        if records and isinstance(self._clock, AgentClock):
+            self._clock.not_before(max(r.at for r in records))  # see adapters.agent.clock
         self.staged = StagedLog(self.name, durable, records)
         node = Node.recover(self.cluster, self.name, self.staged)
         self.dispatcher = Dispatcher(
@@ -216,10 +227,11 @@ class Agent:
             galera = mariadb_port(config, self._secrets, lambda: self.state.epoch, self._clock)
             self._background.append(asyncio.create_task(self._galera_poll_loop(), name="galera"))
         else:
-            galera = self.galera = RecordingFakeGalera(Path(g.fake_journal), delay_s=g.fake_delay_s)
+            galera = self.galera = RecordingFakeGalera(
+                Path(g.fake_journal), delay_s=g.fake_delay_s, clock=self._clock
+            )
         self.galera_port = galera
         k = config.keepalived
-        disabled = DisabledService
         self.ports = Ports(
             vip=KeepalivedVip(
                 instance=k.instance,
@@ -230,12 +242,14 @@ class Agent:
                 clock=self._clock,
             ),
             galera=galera,
-            datastore=disabled("litestream"),
-            k3s=disabled("k3s"),
-            gluster=disabled("gluster"),
+            datastore=datastore_port(config, self._clock),
+            k3s=k3s_port(config, self._clock),
+            gluster=DisabledService("gluster"),
             transport=ChannelTransport(self._publish),
             timers=self.timers,
         )
+        if config.k3s.adapter != "disabled" or config.datastore.adapter != "disabled":
+            self._background.append(asyncio.create_task(self._service_poll_loop(), name="services"))
         p = config.peer
         key = self._secrets.peer_key.value
         self.channel = PeerChannel(
@@ -507,6 +521,23 @@ class Agent:
                     self._submit(self._offer_thunk(progress))
             await asyncio.sleep(interval)
 
+    async def _service_poll_loop(self) -> None:
+        """k3s readiness and litestream's replicate, for status and the peers."""
+        assert self.ports is not None
+        k3s, datastore = self.ports.k3s, self.ports.datastore
+        interval = self.config.k3s.poll_s
+        while True:
+            try:
+                self.service_facts = await asyncio.wait_for(
+                    asyncio.to_thread(poll_services, k3s, datastore, self._clock),
+                    max(interval * 3, 5.0),
+                )
+            except TimeoutError:
+                self.service_facts = ServiceFacts(None, None, "poll timed out", self._clock())
+            except Exception as exc:  # the poller must outlive a bad answer
+                self.service_facts = ServiceFacts(None, None, f"poll failed: {exc}", self._clock())
+            await asyncio.sleep(interval)
+
     def _enforce_lease(self, now: int) -> None:
         if self.cluster.mode is not Mode.SAFETY_FIRST or self.ports is None:
             return
@@ -642,6 +673,13 @@ class Agent:
                 "litestream": svc.litestream,
             },
             "galera_adapter": self.config.galera.adapter,
+            "galera_members": self.config.cluster.galera_members,
+            "adapters": {
+                "galera": self.config.galera.adapter,
+                "datastore": self.config.datastore.adapter,
+                "k3s": self.config.k3s.adapter,
+                "gluster": "disabled",
+            },
             "peer_channel": None
             if receiver is None
             else {"accepted": receiver.accepted, "dropped": dict(receiver.dropped)},

@@ -11,7 +11,13 @@ time it took:
 * standby: reachable from the active; Galera member;
 * both: Galera cluster size 2 when both are up, >= 1 when the standby is down;
 * the cluster: exactly one active node; each node's keepalived state agrees
-  with its role (MASTER on the active, BACKUP on a standby).
+  with its role (MASTER on the active, BACKUP on a standby); no node is in
+  the middle of a plan (during a failover the verdict is ``degraded``, with
+  the plan and its current step as the detail).
+
+"Kubernetes state consistent" is k3s answering ``/readyz`` on the active and
+on no other node. Galera's expected size counts garbd when
+``cluster.witness`` is configured.
 
 A check whose fact nobody observed is ``not observed`` and never counts as
 healthy; a check of a service switched off is ``not applicable``. Verdict:
@@ -28,6 +34,8 @@ from typing import Any
 import attrs
 
 OK, FAILED, NOT_OBSERVED, NOT_APPLICABLE = "ok", "failed", "not observed", "not applicable"
+# The fact of a node's status that says a service is ready there (gluster: none yet).
+_READY_FACT = {"galera": "galera_member", "k3s": "k3s_ready", "litestream": "replicating"}
 EXIT = {"healthy": 0, "degraded": 1, "cannot tell": 2}
 
 
@@ -102,24 +110,38 @@ def checks(doc: dict[str, Any]) -> list[Check]:
             enabled = [svc for svc, on in sorted(services.items()) if on]
             if not enabled:
                 return OK, "no services enabled (keepalived only)"
-            view = views[name]
-            unprobed = [svc for svc in enabled if svc != "galera"]
-            if "galera" in enabled:
-                member = None if view is None else view.get("galera_member")
-                if member is False:
-                    return FAILED, "galera is not ready (not a Primary member)"
-                if member is None:
-                    unprobed.append("galera")
-            if unprobed:
-                return NOT_OBSERVED, f"no probe for {', '.join(sorted(unprobed))} in this build"
+            view = views[name] or {}
+            failed, unobserved = [], []
+            for svc in enabled:
+                fact = view.get(_READY_FACT[svc]) if svc in _READY_FACT else None
+                if fact is False:
+                    failed.append(svc)
+                elif fact is None:
+                    unobserved.append(svc)
+            if failed:
+                return FAILED, f"not ready: {', '.join(failed)}"
+            if unobserved:
+                return NOT_OBSERVED, f"not observed: {', '.join(unobserved)}"
             return OK, f"ready: {', '.join(enabled)}"
 
         return check
 
     def k8s_consistent() -> tuple[str, str]:
+        """k3s answers on the active and on no other node (one API server)."""
         if not services["k3s"]:
             return NOT_APPLICABLE, "k3s disabled"
-        return NOT_OBSERVED, "no k3s probe in this build"
+        ready = {n: (v or {}).get("k3s_ready") for n, v in views.items()}
+        elsewhere = sorted(n for n, r in ready.items() if r and n not in actives)
+        if elsewhere:
+            return FAILED, f"k3s also answers on {', '.join(elsewhere)}"
+        if len(actives) != 1:
+            return NOT_OBSERVED, "no single active node"
+        if ready[actives[0]] is False:
+            return FAILED, f"k3s not ready on the active {actives[0]}"
+        unknown = sorted(n for n, r in ready.items() if r is None)
+        if unknown:
+            return NOT_OBSERVED, f"k3s readiness not observed on {', '.join(unknown)}"
+        return OK, f"k3s answers on {actives[0]} only"
 
     def galera_member_of(name: str) -> Callable[[], tuple[str, str]]:
         def check() -> tuple[str, str]:
@@ -162,11 +184,12 @@ def checks(doc: dict[str, Any]) -> list[Check]:
         if any(size is None for size in sizes.values()):
             return NOT_OBSERVED, "a node's Galera size was not observed"
         every = len(views)
+        members = doc.get("galera_members", every)  # garbd counts when configured
         if len(up) == every:
-            bad = {n: z for n, z in sizes.items() if z != every}
+            bad = {n: z for n, z in sizes.items() if z != members}
             if bad:
-                return FAILED, f"expected size {every} with every node up, got {bad}"
-            return OK, f"size {every}, every node up"
+                return FAILED, f"expected size {members} with every node up, got {bad}"
+            return OK, f"size {members}, every node up"
         bad = {n: z for n, z in sizes.items() if z is None or z < 1}
         if bad:
             return FAILED, f"expected size >= 1 with a node down, got {bad}"
@@ -188,6 +211,9 @@ def checks(doc: dict[str, Any]) -> list[Check]:
     for name, view in sorted(views.items()):
         if view is None:
             out.append(Check(f"node {name}: heard within the peer timeout", FAILED, "not heard", 0))
+        elif view.get("plan"):
+            # a failover or switchover in progress: the cluster is not healthy until it ends
+            out.append(Check(f"node {name}: no plan in progress", FAILED, view["plan"], 0))
     return out
 
 

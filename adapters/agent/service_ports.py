@@ -1,0 +1,89 @@
+"""The real service adapters as the agent's ports, built from its configuration.
+
+* ``[datastore] adapter = "litestream"``: :class:`adapters.litestream.port.LitestreamDatastore`
+  (``hacore.ports.DatastorePort``) over the real ``litestream`` binary;
+* ``[k3s] adapter = "process"``: :class:`adapters.k3s.port.K3sAdapter`
+  (``hacore.ports.K3sPort``); the tests run it on the k3s STAND-IN
+  (``adapters.k3s.standin_server``, which is not k3s);
+* Gluster: no adapter for the agent yet, always :class:`DisabledService`.
+
+Each adapter gets the agent's clock, because the deadlines the dispatcher
+hands them are instants on that clock. The directories the agent keeps their
+state in (PID records, litestream.yml, quarantine copies) are created 0700
+and refused when another user owns them or could write them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from adapters.agent.config import AgentConfig
+from adapters.agent.ports import ClockUs, DisabledService
+
+
+class ServiceSetupError(RuntimeError):
+    """A service adapter cannot be set up (the message names the key and the path)."""
+
+
+def private_dir(path: str, key: str) -> Path:
+    """``path`` as a directory only this user can write (created 0700 if missing)."""
+    p = Path(path)
+    p.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(p)
+    if not stat.S_ISDIR(st.st_mode):
+        raise ServiceSetupError(f"{key} {p}: not a directory (or a symlink)")
+    if st.st_uid != os.geteuid():
+        raise ServiceSetupError(f"{key} {p}: owned by uid {st.st_uid}, not by this user")
+    if st.st_mode & 0o022:
+        mode = stat.S_IMODE(st.st_mode)
+        raise ServiceSetupError(f"{key} {p}: mode {mode:04o} lets others write (chmod 700)")
+    return p
+
+
+def _executable(path: str, key: str) -> str:
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise ServiceSetupError(f"{key} {path}: not an executable file")
+    return path
+
+
+def datastore_port(config: AgentConfig, clock: ClockUs) -> Any:
+    """The datastore port: litestream, or disabled."""
+    d = config.datastore
+    if d.adapter == "disabled":
+        return DisabledService("datastore")
+    from adapters.litestream.port import LitestreamDatastore, remove_scratch
+    from adapters.litestream.quarantine import Quarantine
+    from adapters.litestream.replicator import Replicator
+
+    ls_config = d.litestream_config()  # valid: the configuration checked it
+    state = private_dir(d.state_dir, "datastore.state_dir")
+    private_dir(d.quarantine_dir, "datastore.quarantine_dir")
+    private_dir(str(Path(d.socket).parent), "datastore.socket's directory")
+    replicator = Replicator(ls_config, state, _executable(d.binary, "datastore.binary"))
+    if ls_config.database.parent.is_dir():
+        remove_scratch(ls_config.database)  # restore copies a crash left behind
+    return LitestreamDatastore(replicator, Quarantine(Path(d.quarantine_dir)), clock_us=clock)
+
+
+def k3s_port(config: AgentConfig, clock: ClockUs) -> Any:
+    """The k3s port: the k3s server process (or the stand-in), or disabled."""
+    k = config.k3s
+    if k.adapter == "disabled":
+        return DisabledService("k3s")
+    from adapters.k3s.port import K3sAdapter
+
+    datastore = config.k3s_datastore
+    assert datastore is not None  # checked by the configuration
+    return K3sAdapter(
+        start_command=k.start_command,
+        datastore=Path(datastore),
+        readyz_port=k.readyz_port,
+        state_dir=private_dir(k.state_dir, "k3s.state_dir"),
+        stop_command=k.stop_command,
+        replica_expected=k.replica_expected,
+        kill_after_s=k.kill_after_s,
+        clock_us=clock,
+    )
