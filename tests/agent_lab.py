@@ -136,6 +136,8 @@ class AgentLab:
             )
             if self.galera is not None:
                 text = text.replace("[galera]\n", self._mariadb_keys(node.name))
+                # the real make_primary waits up to 10 s for Galera to drop a lost peer
+                text = text.replace("step_timeout_s = 5.0", "step_timeout_s = 30.0")
             (d / "agent.toml").write_text(text)
         self.lab.save()
 
@@ -220,7 +222,20 @@ class AgentLab:
                 return
             time.sleep(0.1)
         logs = {n: self.log_tail(n, 8) for n in want}
-        raise AssertionError(f"roles {got}, wanted {want}; logs: {logs}")
+        raise AssertionError(
+            f"roles {got}, wanted {want}; warnings: {self.warnings()}; logs: {logs}"
+        )
+
+    def warnings(self, n: int = 12) -> dict[str, list[str]]:
+        """Each agent's last warning/error lines (why a step failed, for a failure message)."""
+        out: dict[str, list[str]] = {}
+        for name in (node.name for node in self.lab.state.nodes):
+            path = self.dir(name) / "agent.log"
+            lines = path.read_text().splitlines() if path.exists() else []
+            out[name] = [x for x in lines if '"level": "warning"' in x or '"level": "error"' in x][
+                -n:
+            ]
+        return out
 
     def http_code(self, name: str, path: str) -> int:
         node = self.lab.node(name)

@@ -4,9 +4,11 @@ written by the test (the real-keepalived cases are in test_agent_lab.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,13 @@ from agent_helpers import KEY, free_port, node_config
 
 from adapters.agent.config import load_config
 from adapters.agent.jsonlog import JsonLog
+from adapters.agent.ports import RecordingFakeGalera
 from adapters.agent.runtime import Agent
 from adapters.agent.secret_files import load_secrets
 from adapters.agent.status_report import report
 from adapters.store import SqliteStore
 from hacore import events as ev
+from hacore.ports import Outcome
 from hacore.roles import Role
 
 
@@ -355,3 +359,60 @@ def request_status(sock: str) -> dict[str, Any]:
     from adapters.agent.operator_socket import request
 
     return request(sock, {"op": "status"})
+
+
+class HoldingGalera(RecordingFakeGalera):
+    """The recording fake, but make_primary holds until the test releases it
+    (bounded by the step's deadline): a failover caught in the middle."""
+
+    def __init__(self, journal: Path, clock: Callable[[], int]) -> None:
+        super().__init__(journal, clock=clock)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> Outcome:
+        self.entered.set()
+        self.release.wait(max(0.0, (deadline - self._clock()) / 1e6))
+        return super().make_primary(bootstrap_allowed=bootstrap_allowed, key=key, deadline=deadline)
+
+
+async def test_status_during_a_failover_shows_the_plan_and_is_not_healthy(
+    pair: Callable[..., Awaitable[Pair]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hacli.main import main
+
+    p = await pair(step_timeout_s=120.0)
+    a = p.agents["a"]
+    assert a.ports is not None
+    holding = HoldingGalera(p.tmp / "a" / "galera-fake.jsonl", a._clock)
+    a.ports = dataclasses.replace(a.ports, galera=holding)
+    p.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+    p.fifo("b", 'INSTANCE "VI_1" BACKUP 100')
+    try:
+        assert await asyncio.to_thread(holding.entered.wait, 30)
+        # b's view of a is a's last heartbeat: wait until one from inside the step arrived
+        held = "promotion 1: make_galera_primary"
+        await until(lambda: (p.agents["b"].status_doc()["peers"]["a"] or {}).get("plan") == held)
+        for node in "ab":
+            rep = report(p.agents[node].status_doc(), 0.001)
+            assert rep["verdict"] == "degraded", (node, rep["checks"])
+            plan = [c for c in rep["checks"] if c["name"] == "node a: no plan in progress"]
+            assert [c["verdict"] for c in plan] == ["failed"]
+            assert plan[0]["detail"] == held, (node, rep)
+            row = next(r for r in rep["nodes"] if r["name"] == "a")
+            assert (row["role"], row["status"]) == ("promoting", "transition")
+        # the command an operator runs says the same, with the non-healthy exit code
+        config = str(p.tmp / "a" / "agent.toml")
+        code = await asyncio.to_thread(main, ["status", "--config", config])
+        out = capsys.readouterr().out
+        assert code == 1, out
+        assert "node a: no plan in progress (promotion 1: make_galera_primary)" in out
+    finally:
+        holding.release.set()
+    await until(lambda: a.state.role is Role.ACTIVE)
+    await until(lambda: not (p.agents["b"].status_doc()["peers"]["a"] or {}).get("plan", "x"))
+    for node in "ab":
+        rep = report(p.agents[node].status_doc(), 0.001)
+        assert not [c for c in rep["checks"] if "plan in progress" in c["name"]]
+        # after: no longer degraded (Galera is a fake, so its checks cannot tell)
+        assert rep["verdict"] == "cannot tell", (node, rep["checks"])
