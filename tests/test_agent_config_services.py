@@ -243,11 +243,11 @@ def test_a_state_dir_others_can_write_is_refused(tmp_path: Path) -> None:
     (tmp_path / "ls").mkdir()
     os.chmod(tmp_path / "ls", 0o777)
     config = _config(tmp_path, _datastore(tmp_path) + _services(litestream=True))
-    with pytest.raises(ServiceSetupError, match=r"datastore.state_dir .*lets others write"):
+    with pytest.raises(ServiceSetupError, match=r"datastore\.state_dir .*lets others write"):
         datastore_port(config, lambda: 0)
 
 
 def test_a_missing_litestream_binary_is_refused_at_start(tmp_path: Path) -> None:
     config = _config(tmp_path, _datastore(tmp_path, binary=f"{tmp_path}/nope"))
-    with pytest.raises(ServiceSetupError, match="datastore.binary .*not an executable"):
+    with pytest.raises(ServiceSetupError, match=r"datastore\.binary .*not an executable"):
         datastore_port(config, lambda: 0)

@@ -138,6 +138,19 @@ async def _run(p: ServicePair, seeded: set[int]) -> None:
     assert checks["active a: Kubernetes state consistent"] == ("ok", "k3s answers on a only")
     assert checks["active a: enabled services ready"] == ("ok", "ready: k3s, litestream")
 
+    # the replica's lag, measured on a (in kine revisions), in status, on the channel, in /metrics
+    def lag_seen() -> bool:
+        peer = p.agents["b"].status_doc()["peers"]["a"] or {}
+        return peer.get("lag_revisions") == 0 and isinstance(peer.get("lag_seconds"), float)
+
+    await until(lag_seen, BUDGET_S)
+    own = p.agents["a"].status_doc()["self"]["litestream_lag"]
+    assert own["replicating"] is True and own["local_revision"] >= max(seeded)
+    text = p.agents["a"]._render_metrics().decode()
+    assert "hacore_replica_lag_revisions 0.0" in text
+    assert "hacore_replica_lag_revisions NaN" in p.agents["b"]._render_metrics().decode()
+    assert report(p.agents["b"].status_doc(), 0)["replica_lag"]["a"]["revisions"] == 0
+
     written = p.put("a", "configmaps/before-switchover")  # through the stand-in on a
     sock = str(p.tmp / "a" / "run" / "agent.sock")
     reply = await asyncio.to_thread(request, sock, {"op": "switchover", "target": ""})

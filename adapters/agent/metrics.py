@@ -45,7 +45,21 @@ class AgentMetrics:
         self.peer_accepted = Gauge(
             "hacore_peer_messages_accepted", "peer messages accepted", registry=r
         )
+        self.replica_lag_revisions = Gauge(
+            "hacore_replica_lag_revisions",
+            "kine revisions the litestream replica lacks (NaN: not measured)", registry=r,
+        )  # fmt: skip
+        self.replica_lag_seconds = Gauge(
+            "hacore_replica_lag_seconds",
+            "age of the oldest revision the replica lacks (NaN: not measured)", registry=r,
+        )  # fmt: skip
         self.set_role(Role.STANDBY)
+        self.set_replica_lag(None, None)
+
+    def set_replica_lag(self, revisions: int | None, seconds: float | None) -> None:
+        nan = float("nan")
+        self.replica_lag_revisions.set(nan if revisions is None else revisions)
+        self.replica_lag_seconds.set(nan if seconds is None else seconds)
 
     def set_role(self, role: Role) -> None:
         for r in Role:

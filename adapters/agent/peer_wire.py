@@ -87,6 +87,9 @@ class PeerStatus:
     # the node's last k3s / litestream poll (None: not observed or disabled)
     k3s_ready: bool | None = None
     replicating: bool | None = None
+    # the litestream replica's lag behind this node's k3s database (None: not measured)
+    lag_revisions: int | None = None
+    lag_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +107,8 @@ class PeerStatus:
             "galera_size": self.galera_size,
             "k3s_ready": self.k3s_ready,
             "replicating": self.replicating,
+            "lag_revisions": self.lag_revisions,
+            "lag_seconds": self.lag_seconds,
         }
 
     @classmethod
@@ -124,6 +129,15 @@ class PeerStatus:
                 raise ValueError(f"status {flag}")
         if size is not None and (type(size) is not int or not 0 <= size < 1 << 16):
             raise ValueError("status galera_size")
+        lag_revisions, lag_seconds = raw["lag_revisions"], raw["lag_seconds"]
+        if lag_revisions is not None and (
+            type(lag_revisions) is not int or not 0 <= lag_revisions < 1 << 62
+        ):
+            raise ValueError("status lag_revisions")
+        if lag_seconds is not None and (
+            type(lag_seconds) not in (int, float) or not 0 <= lag_seconds < 1e9
+        ):
+            raise ValueError("status lag_seconds")  # (NaN fails the range test too)
         heard = raw["heard"]
         if type(heard) is not list or len(heard) > 64:
             raise ValueError("status heard")
@@ -135,6 +149,8 @@ class PeerStatus:
             galera_size=size,
             k3s_ready=raw["k3s_ready"],
             replicating=raw["replicating"],
+            lag_revisions=lag_revisions,
+            lag_seconds=None if lag_seconds is None else float(lag_seconds),
             role=PeerRole(raw["role"]),
             epoch=raw["epoch"],
             committed=raw["committed"],

@@ -182,9 +182,7 @@ class Agent:
         stale_us = round(max(5.0, 3 * self.config.galera.poll_s) * 1e6)
         if facts is not None and now - facts.at > stale_us:
             facts = None  # an old poll is not an observation of now
-        services = self.service_facts
-        if now - services.at > round(max(5.0, 3 * self.config.k3s.poll_s) * 1e6):
-            services = NOT_POLLED
+        services = self._fresh_service_facts(now)
         return PeerStatus(
             role=ad.role,
             epoch=ad.epoch,
@@ -200,6 +198,8 @@ class Agent:
             galera_size=None if facts is None else facts.cluster_size,
             k3s_ready=services.k3s_ready,
             replicating=services.replicating,
+            lag_revisions=services.lag_revisions,
+            lag_seconds=services.lag_seconds,
         )
 
     # -- start -------------------------------------------------------------------------------
@@ -567,8 +567,19 @@ class Agent:
 
         self._background.append(asyncio.create_task(run(), name=what))
 
+    def _fresh_service_facts(self, now: int) -> ServiceFacts:
+        """The last k3s/litestream poll, unless too old to say anything about now."""
+        if now - self.service_facts.at > round(max(5.0, 3 * self.config.k3s.poll_s) * 1e6):
+            return NOT_POLLED
+        return self.service_facts
+
     def _refresh_gauges(self) -> None:
         self.metrics.writable.set(1 if self.writable() else 0)
+        facts = self._fresh_service_facts(self._clock())
+        if facts.replicating:
+            self.metrics.set_replica_lag(facts.lag_revisions, facts.lag_seconds)
+        else:  # a standby's replica is not "behind" anything it writes
+            self.metrics.set_replica_lag(None, None)
         if self.channel is not None:
             for reason, n in self.channel.receiver.dropped.items():
                 self.metrics.peer_dropped.labels(reason=reason).set(n)
@@ -664,6 +675,7 @@ class Agent:
                 "booted": self._d().booted,
                 "frozen": s.frozen,
                 "lease_fenced": self._lease_fenced,
+                "litestream_lag": self.service_facts.lag,
             },
             "peers": peers,
             "services": {

@@ -6,7 +6,10 @@ service is disabled, or its probe could not tell), never "fine":
 * ``k3s_ready``: the k3s port's own ``ready`` (``/readyz`` 200): True, False
   (refused/not answering), None (no answer within the poll's budget);
 * ``replicating``: a ``litestream replicate`` the datastore port started is
-  alive on this node.
+  alive on this node;
+* ``lag``: the datastore port's ``replica_lag`` (``adapters/litestream/lag.py``):
+  how many kine revisions the replica is behind the local database and the
+  age of the oldest one it lacks (each None when not measured).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ class ServiceFacts:
     replicating: bool | None
     detail: str
     at: int
+    lag_revisions: int | None = None
+    lag_seconds: float | None = None
+    lag: dict[str, object] | None = None  # ReplicaLag.as_json(), for status --json
 
 
 NOT_POLLED = ServiceFacts(None, None, "not polled yet", 0)
@@ -42,10 +48,22 @@ def poll_services(k3s: Any, datastore: Any, clock: ClockUs) -> ServiceFacts:
         )
         details.append(f"k3s: {outcome.detail if isinstance(outcome, Done) else outcome.reason}")
     replicating: bool | None = None
+    lag = None
     if not isinstance(datastore, DisabledService):
         try:
-            replicating = datastore.replicator.pid() is not None
-            details.append("litestream replicate " + ("running" if replicating else "not running"))
-        except Exception as exc:  # an unreadable PID record: not observed
+            lag = datastore.replica_lag(clock())
+            replicating = bool(lag.replicating)
+            details.append(f"litestream: {lag.detail}")
+        except Exception as exc:  # an unreadable PID record, a probe bug: not observed
             details.append(f"litestream: {exc}")
-    return ServiceFacts(ready, replicating, "; ".join(details), clock())
+    if lag is None:
+        return ServiceFacts(ready, replicating, "; ".join(details), clock())
+    return ServiceFacts(
+        ready,
+        replicating,
+        "; ".join(details),
+        clock(),
+        lag_revisions=lag.revisions_behind,
+        lag_seconds=lag.seconds_behind,
+        lag=lag.as_json(),
+    )

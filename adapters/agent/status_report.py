@@ -255,8 +255,19 @@ def report(doc: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
         "elapsed_s": elapsed_s,
         "nodes": [attrs.asdict(r) for r in rows(doc)],
         "checks": [attrs.asdict(c) for c in found],
+        "replica_lag": replica_lag(doc),
         "verdict": verdict(found),
     }
+
+
+def replica_lag(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per node heard, the litestream replica's lag behind its k3s database
+    (informational: no threshold is configured, so it sets no verdict)."""
+    out = {}
+    for name, view in sorted(_views(doc).items()):
+        if view is not None and view.get("replicating"):
+            out[name] = {"revisions": view.get("lag_revisions"), "seconds": view.get("lag_seconds")}
+    return out
 
 
 def render(rep: dict[str, Any]) -> str:
@@ -273,5 +284,9 @@ def render(rep: dict[str, Any]) -> str:
     out += [bar, "Checks", bar]
     for c in rep["checks"]:
         out.append(f"{c['verdict']:<15} {c['name']} ({c['detail']}) [{c['took_us']} us]")
+    for name, lag in rep.get("replica_lag", {}).items():
+        revisions = "not measured" if lag["revisions"] is None else f"{lag['revisions']} revisions"
+        seconds = "" if lag["seconds"] is None else f", {lag['seconds']:.1f} s"
+        out.append(f"Replica lag (litestream on {name}): {revisions}{seconds}")
     out.append(f"Verdict: {rep['verdict']}")
     return "\n".join(out)
