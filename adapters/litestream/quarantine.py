@@ -69,6 +69,15 @@ class Quarantine:
             kept |= read_rows(self.root / r.copy)
         return kept
 
+    def receipted_rows(self) -> set[KineRow]:
+        """The rows the receipts name: what was set aside for being newer than
+        the replica (each copy holds the whole database besides)."""
+        named: set[KineRow] = set()
+        for r in self.receipts():
+            ids = set(r.row_ids)
+            named |= {row for row in read_rows(self.root / r.copy) if row.id in ids}
+        return named
+
     def keep(self, key: str, database: Path, rows: Iterable[KineRow], txid: int | None) -> Receipt:
         """Copy ``database`` aside and record ``rows`` (idempotent per key)."""
         done = self.receipt(key)
