@@ -160,3 +160,30 @@ async def test_a_wall_step_back_still_notices_a_silent_peer(tmp_path: Path) -> N
         for node in list(p.runs):
             if not p.runs[node].done():
                 await p.stop(node)
+
+
+async def test_a_restart_after_a_step_back_never_reads_earlier_than_its_log(
+    tmp_path: Path,
+) -> None:
+    from adapters.store import SqliteStore
+
+    p = Pair(tmp_path)
+    ahead = SteppedWall()
+    ahead.step(+3600)  # the wall clock was an hour fast while a ran ...
+    try:
+        first = await p.start("a", AgentClock(ahead))  # alone: b would drop its skewed messages
+        p.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+        await until(lambda: first.state.role is Role.ACTIVE, 30)  # once b counts as lost
+        await p.stop("a")
+        path = str(tmp_path / "a" / "events.sqlite")
+        with SqliteStore.open(path, create=False, readonly=True) as store:
+            last = max(r.at for r in store.records("a"))
+        assert last > time.time_ns() // 1000 + 3000 * 10**6
+        a = await p.start("a")  # ... and was corrected (stepped back) before the restart
+        assert a._clock() >= last  # timers in the log are not pushed an hour late
+        p.fifo("a", 'INSTANCE "VI_1" MASTER 150')
+        await until(lambda: a.state.role is Role.ACTIVE, 30)
+    finally:
+        for node in list(p.runs):
+            if not p.runs[node].done():
+                await p.stop(node)
