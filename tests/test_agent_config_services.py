@@ -29,10 +29,7 @@ def _datastore(tmp: Path, **over: object) -> str:
         "quarantine_dir": f"{tmp}/q",
         "binary": sys.executable,  # an executable file; nothing runs it here
     }
-    values.update(over)
-    return "\n[datastore]\n" + "".join(
-        f"{k} = {_toml(v)}\n" for k, v in values.items() if v is not None
-    )
+    return _section("datastore", values, over)
 
 
 def _k3s(tmp: Path, **over: object) -> str:
@@ -42,8 +39,15 @@ def _k3s(tmp: Path, **over: object) -> str:
         "readyz_port": 16443,
         "state_dir": f"{tmp}/k3s-run",
     }
-    values.update(over)
-    return "\n[k3s]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items() if v is not None)
+    return _section("k3s", values, over)
+
+
+def _section(name: str, values: dict[str, object], over: dict[str, object]) -> str:
+    """A TOML table: ``values`` with ``over`` applied (None leaves a key out)."""
+    merged = {**values, **over}
+    return f"\n[{name}]\n" + "".join(
+        f"{k} = {_toml(v)}\n" for k, v in merged.items() if v is not None
+    )
 
 
 def _toml(v: object) -> str:
@@ -243,7 +247,7 @@ def test_a_state_dir_others_can_write_is_refused(tmp_path: Path) -> None:
     (tmp_path / "ls").mkdir()
     os.chmod(tmp_path / "ls", 0o777)
     config = _config(tmp_path, _datastore(tmp_path) + _services(litestream=True))
-    with pytest.raises(ServiceSetupError, match=r"datastore\.state_dir .*lets others write"):
+    with pytest.raises(ServiceSetupError, match=r"datastore\.state_dir .*writable by group"):
         datastore_port(config, lambda: 0)
 
 

@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Callable
 
+from adapters.agent.ownership import not_ours
 from adapters.keepalived.ingest import CoreInput, FifoIngest
 
 
@@ -26,12 +27,9 @@ def open_fifo(path: str) -> int:
     st = os.lstat(path)
     if not stat.S_ISFIFO(st.st_mode):
         raise FifoSourceError(f"notify_fifo {path}: not a FIFO")
-    if st.st_uid != os.geteuid():
-        raise FifoSourceError(f"notify_fifo {path}: owned by uid {st.st_uid}, not by this user")
-    if st.st_mode & 0o022:
-        raise FifoSourceError(
-            f"notify_fifo {path}: writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
-        )
+    problem = not_ours(st)
+    if problem:
+        raise FifoSourceError(f"notify_fifo {path}: {problem}")
     return os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
 
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from adapters.agent.ownership import not_ours
 from hacore.codec import parse_json
 
 MAX_REQUEST = 4096
@@ -38,10 +39,9 @@ def _check_dir(directory: Path) -> None:
     st = directory.lstat()
     if not stat.S_ISDIR(st.st_mode):
         raise OperatorSocketError(f"{directory}: not a directory")
-    if st.st_uid != os.geteuid():
-        raise OperatorSocketError(f"{directory}: owned by uid {st.st_uid}, not by this user")
-    if st.st_mode & 0o022:
-        raise OperatorSocketError(f"{directory}: writable by group or others")
+    problem = not_ours(st)
+    if problem:
+        raise OperatorSocketError(f"{directory}: {problem}")
 
 
 class OperatorServer:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.agent.config import AgentConfig
+from adapters.agent.ownership import not_ours
 from adapters.agent.ports import ClockUs, DisabledService
 
 
@@ -35,11 +36,9 @@ def private_dir(path: str, key: str) -> Path:
     st = os.lstat(p)
     if not stat.S_ISDIR(st.st_mode):
         raise ServiceSetupError(f"{key} {p}: not a directory (or a symlink)")
-    if st.st_uid != os.geteuid():
-        raise ServiceSetupError(f"{key} {p}: owned by uid {st.st_uid}, not by this user")
-    if st.st_mode & 0o022:
-        mode = stat.S_IMODE(st.st_mode)
-        raise ServiceSetupError(f"{key} {p}: mode {mode:04o} lets others write (chmod 700)")
+    problem = not_ours(st)
+    if problem:
+        raise ServiceSetupError(f"{key} {p}: {problem}")
     return p
 
 
