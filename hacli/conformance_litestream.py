@@ -3,7 +3,8 @@ the simulator's fake (``sims/k3s.py``).
 
 The real side is litestream 0.5 (``.venv/bin/litestream``) through the real
 adapter (``adapters.litestream``) on two kine databases in a temporary
-directory sharing one file replica (the lab's layout); "the link is cut" is
+directory, each replicating into its own file replica and restoring from
+its peer's (the lab's layout: one writer per replica); "the link is cut" is
 the active's ``replicate`` SIGSTOPped (it cannot ship; it resumes shipping on
 SIGCONT, as litestream does once a replica is reachable again). The fake is
 :class:`sims.k3s.SimK3s` with its :class:`~sims.k3s.DatastoreFake` ports on
@@ -71,7 +72,6 @@ class RealDriver:
     def __init__(self, binary: str, monitor_ms: int) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="hacore-lsconf-"))
         self.binary = binary
-        self.replica = self.root / "replica"
         self.ports: dict[str, LitestreamDatastore] = {}
         self.serial = 0
         for n in NODES:
@@ -83,9 +83,11 @@ class RealDriver:
             kine.create_schema(conn)
             conn.commit()
             conn.close()
+            peer = NODES[1 - NODES.index(n)]
             config = LitestreamConfig(
                 database=db,
-                replica_dir=self.replica,
+                replica_dir=self.root / f"replica-{n}",
+                restore_dir=self.root / f"replica-{peer}",
                 socket=self.root / n / "state" / "ls.sock",
                 monitor_interval_ms=monitor_ms,
                 sync_interval_ms=monitor_ms,
@@ -159,7 +161,8 @@ class RealDriver:
         self.settle(n)
 
     def empty_replica(self) -> None:
-        shutil.rmtree(self.replica, ignore_errors=True)
+        for n in NODES:
+            shutil.rmtree(self.root / f"replica-{n}", ignore_errors=True)
 
     @staticmethod
     def _labels(

@@ -73,7 +73,10 @@ class E2ELab(AgentLab):
 
     def __init__(self, state_dir: Path, *, step_timeout_s: float = 30.0) -> None:
         super().__init__(state_dir, services=SERVICES)
-        self.replica = self.lab.dir / "replica"
+        names = [n.name for n in self.lab.state.nodes]
+        # Each node replicates into its own replica and restores from its
+        # peer's (one writer per replica: a shared one breaks under a split).
+        self.peer = {names[0]: names[1], names[1]: names[0]}
         for node in self.lab.state.nodes:
             d = self.dir(node.name)
             (d / "k3s").mkdir(exist_ok=True)
@@ -85,7 +88,8 @@ class E2ELab(AgentLab):
 [datastore]
 adapter = "litestream"
 database = "{self.db(node.name)}"
-replica_dir = "{self.replica}"
+replica_dir = "{self.replica(node.name)}"
+restore_dir = "{self.replica(self.peer[node.name])}"
 socket = "{d}/run/ls.sock"
 state_dir = "{d}/ls"
 quarantine_dir = "{d}/quarantine"
@@ -101,15 +105,21 @@ state_dir = "{d}/k3s-run"
 poll_s = 0.3
 """
             (d / "agent.toml").write_text(text)
-        self.seeded = self._seed_replica()
+        self.seeded: set[str] = set()
+        for name in names:
+            self.seeded = self._seed_replica(self.replica(name))
+
+    def replica(self, name: str) -> Path:
+        """The replica ``name`` writes (its peer restores from it)."""
+        return self.lab.dir / f"replica-{name}"
 
     def db(self, name: str) -> Path:
         return self.dir(name) / "k3s" / "state.db"
 
-    def _seed_replica(self) -> set[str]:
+    def _seed_replica(self, replica: Path) -> set[str]:
         """The cluster's install-time history: a replica holding two objects
         (a first promotion refuses an empty replica, as it must)."""
-        root = self.lab.dir / "seed"
+        root = self.lab.dir / f"seed-{replica.name}"
         (root / "state").mkdir(parents=True, exist_ok=True)
         db = root / "state.db"
         conn = sqlite3.connect(db)
@@ -120,7 +130,7 @@ poll_s = 0.3
             kine.insert_object(conn, name, b"{}")
         conn.close()
         config = LitestreamConfig(
-            database=db, replica_dir=self.replica, socket=root / "state" / "ls.sock",
+            database=db, replica_dir=replica, socket=root / "state" / "ls.sock",
             monitor_interval_ms=100, sync_interval_ms=100,
         )  # fmt: skip
         port = LitestreamDatastore(
@@ -195,7 +205,7 @@ poll_s = 0.3
             time.sleep(0.2)
         raise AssertionError(f"{name}'s replica never level: {lag}")
 
-    def kill_node(self, name: str) -> float:
+    def kill_node(self, name: str) -> int:
         """SIGKILL everything the node runs (agent, k3s stand-in, litestream,
         keepalived); returns the wall time (µs) just before the first kill."""
         pids = self.service_pids(name)
@@ -221,15 +231,18 @@ poll_s = 0.3
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        seed = self._record_pid(self.lab.dir / "seed" / "state" / "replicate.json")
-        if seed is not None:
-            os.killpg(seed, signal.SIGKILL)
+        for node in self.lab.state.nodes:
+            seed_dir = self.lab.dir / f"seed-replica-{node.name}"
+            seed = self._record_pid(seed_dir / "state" / "replicate.json")
+            if seed is not None:
+                os.killpg(seed, signal.SIGKILL)
         # The lab's own teardown removes the plain files it put in a node's directory.
         for node in self.lab.state.nodes:
             for sub in ("k3s", "ls", "k3s-run", "quarantine"):
                 shutil.rmtree(self.dir(node.name) / sub, ignore_errors=True)
-        for sub in ("seed", "replica"):
-            shutil.rmtree(self.lab.dir / sub, ignore_errors=True)
+        for node in self.lab.state.nodes:
+            for sub in (f"seed-replica-{node.name}", f"replica-{node.name}"):
+                shutil.rmtree(self.lab.dir / sub, ignore_errors=True)
         super().down()
 
     # ------------------------------------------------------------- events --

@@ -18,6 +18,10 @@ from e2e_lab import E2ELab, last_promotion
 from litestream_helpers import litestream_binary
 from realdaemon import require_root_tools
 
+from hacore import codec
+from hacore import events as ev
+from hacore.roles import PlanKind
+
 pytestmark = pytest.mark.root
 
 BUDGET_S = 90.0  # real processes on a loaded 2-core machine: generous, never a timing claim
@@ -75,3 +79,71 @@ def test_killing_the_active_moves_k3s_restored_from_the_replica(e2e: E2ELab) -> 
     promotion = last_promotion(lab.log("b"))
     assert promotion is not None
     assert {"restore_k3s_db", "start_k3s", "start_replication"} <= set(promotion.steps)
+
+
+@pytest.mark.slow
+def test_a_partition_with_k3s_writes_on_both_sides_keeps_every_acknowledged_object(
+    e2e: E2ELab,
+) -> None:
+    lab = e2e
+    converge(lab)
+    before = lab.put("a", [f"configmaps/before-{i}" for i in range(3)])
+    lab.wait_replica_level("a")
+    lab.lab.partition([["a"], ["b"]])
+    lab.wait_roles({"a": "active", "b": "active"}, BUDGET_S)
+    _until(lambda: lab.readyz("b") == 200, "the stand-in ready on b during the split")
+    a_side = lab.put("a", [f"configmaps/a-side-{i}" for i in range(3)])
+    b_side = lab.put("b", [f"configmaps/b-side-{i}" for i in range(3)])
+    assert len(a_side) == len(b_side) == 3, (a_side, b_side)
+    lab.lab.heal()
+    # vrrp-winner: a (priority 150) wins; b demotes through its whole plan
+    lab.wait_roles({"a": "active", "b": "standby"}, BUDGET_S)
+    _until(lambda: lab.readyz("b") == 0, "k3s stopped on the loser")
+    assert lab.readyz("a") == 200, "k3s runs on the winner"
+    acked = {f"/registry/{k}" for k in {**before, **a_side, **b_side}}
+    kept, quarantined = lab.objects("a"), lab.quarantined("b")
+    missing = acked - kept - quarantined
+    assert not missing, f"acknowledged objects neither kept nor quarantined: {sorted(missing)}"
+    assert {f"/registry/{k}" for k in b_side} <= quarantined
+
+
+@pytest.mark.slow
+def test_an_agent_sigkilled_mid_promotion_completes_it_once_restarted(e2e: E2ELab) -> None:
+    lab = e2e
+    converge(lab)
+    lab.put("a", [f"configmaps/before-{i}" for i in range(3)])
+    lab.wait_replica_level("a")
+    killed_at = lab.kill_node("a")
+
+    def promoting() -> bool:
+        return any(
+            isinstance(m, ev.StepStarted) and m.at > killed_at and m.step.value == "start_k3s"
+            for m in lab.log("b")
+        )
+
+    _until(promoting, "b's promotion reached start_k3s")
+    lab.kill_agent("b")
+    plan = _open_promotion(lab.log("b"), killed_at)
+    assert plan is not None, "the promotion finished before the SIGKILL: nothing to resume"
+    k3s_pid = lab.service_pids("b").get("k3s")
+    lab.start_agent("b")
+    _until(lambda: lab.role("b") == "active", "b active after its restart")
+    _until(lambda: lab.readyz("b") == 200, "the stand-in ready on b")
+    log = lab.log("b")
+    completed = [m.step.value for m in log if isinstance(m, ev.StepCompleted) and m.plan_id == plan]
+    assert len(completed) == len(set(completed)), completed  # each step completed once
+    assert {"restore_k3s_db", "start_k3s", "start_replication"} <= set(completed)
+    if k3s_pid is not None:  # the stand-in it had started was kept, not started again
+        assert lab.service_pids("b").get("k3s") == k3s_pid
+    assert lab.put("b", ["configmaps/after"])
+
+
+def _open_promotion(log: list[codec.Message], since_us: int) -> int | None:
+    """The promotion started after ``since_us`` that has not finished."""
+    open_plans = {
+        m.plan_id
+        for m in log
+        if isinstance(m, ev.PlanStarted) and m.kind is PlanKind.PROMOTION and m.at > since_us
+    }
+    open_plans -= {m.plan_id for m in log if isinstance(m, ev.PlanFinished)}
+    return min(open_plans) if open_plans else None

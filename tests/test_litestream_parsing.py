@@ -53,6 +53,8 @@ def test_render_carries_both_intervals_and_quotes_paths() -> None:
         ("sync_interval_ms", 60_001, "outside"),
         ("monitor_interval_ms", True, "not an integer"),
         ("replica_dir", Path("/srv/k3s"), "must not be the database"),
+        ("restore_dir", Path("replica-b"), "not an absolute path"),
+        ("restore_dir", Path("/srv/k3s"), "must not be the database"),
     ],
 )
 def test_bad_config_values_are_typed_errors(field: str, value: object, message: str) -> None:
@@ -129,3 +131,10 @@ def test_ltx_listing_parses_and_an_empty_replica_is_an_empty_list() -> None:
 def test_bad_ltx_listings_are_typed_errors(text: str) -> None:
     with pytest.raises(LitestreamOutputError):
         parse_ltx(text)
+
+
+def test_a_promotion_restores_from_the_peers_replica_and_the_lag_measures_its_own() -> None:
+    own = _config(restore_dir=Path("/srv/replica-peer"))
+    assert own.replica_url == "file:///srv/replica"
+    assert own.restore_url == "file:///srv/replica-peer"
+    assert _config().restore_url == _config().replica_url  # unset: the one replica

@@ -53,6 +53,13 @@ class DatastoreSection:
         default=None,
         validator=check.abs_path,
     )
+    restore_dir: str | None = doc(
+        "litestream: the replica a promotion restores from, the peer's replica_dir "
+        "(one writer per replica: two actives of a partition sharing one collide); "
+        "unset: replica_dir",
+        default=None,
+        validator=check.abs_path,
+    )
     socket: str = doc(
         "litestream: its control socket (`sync -wait` uses it)",
         default="/run/hacore/litestream.sock",
@@ -102,6 +109,7 @@ class DatastoreSection:
             return LitestreamConfig(
                 database=Path(self.database),
                 replica_dir=Path(self.replica_dir),
+                restore_dir=None if self.restore_dir is None else Path(self.restore_dir),
                 socket=Path(self.socket),
                 monitor_interval_ms=self.monitor_interval_ms,
                 sync_interval_ms=self.sync_interval_ms,

@@ -48,6 +48,11 @@ class LitestreamConfig:
     socket: Path  # litestream's control socket (sync -wait needs it)
     monitor_interval_ms: int = 1000  # litestream's default
     sync_interval_ms: int = 1000  # litestream's default
+    # The replica a promotion restores from: the peer's replica_dir. Each node
+    # replicating into its own directory keeps one writer per replica: measured
+    # on the lab, two actives of a partition sharing one replica collide (the
+    # replica ends in the loser's lineage). None: replica_dir (one node, tests).
+    restore_dir: Path | None = None
 
     def __post_init__(self) -> None:
         _checked_path("database", self.database)
@@ -55,12 +60,21 @@ class LitestreamConfig:
         _checked_path("socket", self.socket)
         _checked_interval("monitor_interval_ms", self.monitor_interval_ms)
         _checked_interval("sync_interval_ms", self.sync_interval_ms)
-        if self.replica_dir == self.database.parent or self.replica_dir == self.database:
-            raise LitestreamConfigError("replica_dir must not be the database or its directory")
+        for what, d in (("replica_dir", self.replica_dir), ("restore_dir", self.restore_dir)):
+            if d is not None and d in (self.database.parent, self.database):
+                raise LitestreamConfigError(f"{what} must not be the database or its directory")
+        if self.restore_dir is not None:
+            _checked_path("restore_dir", self.restore_dir)
 
     @property
     def replica_url(self) -> str:
+        """Where replicate writes (and what the replica lag measures)."""
         return f"file://{self.replica_dir}"
+
+    @property
+    def restore_url(self) -> str:
+        """Where a promotion restores from."""
+        return f"file://{self.restore_dir or self.replica_dir}"
 
 
 def render(config: LitestreamConfig) -> str:

@@ -88,7 +88,9 @@ class LagProbe:
             self.scratch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             out = self.scratch_dir / f"lag-{uuid.uuid4().hex[:12]}.db"
             try:
-                copy = restore_to(self.replicator.binary, cfg, out, timeout_s=self.timeout_s)
+                copy = restore_to(
+                    self.replicator.binary, cfg, out, timeout_s=self.timeout_s, own=True
+                )
                 self._replica_revision = latest_revision(copy.path)
                 self._replica_txid = copy.txid
             finally:

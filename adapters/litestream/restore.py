@@ -35,18 +35,17 @@ class RestoredCopy:
 
 
 def restore_to(
-    binary: str, config: LitestreamConfig, out: Path, *, timeout_s: float
+    binary: str, config: LitestreamConfig, out: Path, *, timeout_s: float, own: bool = False
 ) -> RestoredCopy:
-    """``litestream restore`` of the replica into ``out`` (which must not exist), verified."""
+    """``litestream restore`` of the replica a promotion restores from (``own``:
+    the one this node writes) into ``out`` (which must not exist), verified."""
+    url = config.replica_url if own else config.restore_url
     try:
-        result = command.run(
-            [binary, "restore", "-json", "-o", str(out), config.replica_url], timeout_s=timeout_s
-        )
+        result = command.run([binary, "restore", "-json", "-o", str(out), url], timeout_s=timeout_s)
     except LitestreamCommandError as exc:
         if "no matching backup files" in str(exc):
             raise ReplicaMissingError(
-                f"replica {config.replica_url} holds no backup: refusing to treat an empty "
-                "database as restored"
+                f"replica {url} holds no backup: refusing to treat an empty database as restored"
             ) from None
         raise
     summary = outputs.parse_restore(result.stdout)
