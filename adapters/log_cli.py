@@ -23,8 +23,8 @@ from adapters.store import (
 )
 from hacore import codec
 from hacore.codec import DecodeError
+from hacore.context import Context
 from hacore.log import ChainError, LogRecord, redecide, replay_records
-from hacore.table import Context
 from hacore.timefmt import seconds
 
 

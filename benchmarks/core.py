@@ -25,13 +25,25 @@ Figures:
   simulator's crash/restart pattern: the log grows between restarts), against
   a baseline on the same log at the same moments: a full verify and replay,
   which is what recovery cost before snapshots; and their ratio.
+
+``--before REV`` also runs this same benchmark on that revision's ``hacore``
+(extracted with ``git archive`` into a temporary directory, run in a child
+interpreter right after this one) and prints its replay and decide figures and
+the after/before ratios: the floors (replay >= 300,000 events/s, decide median
+<= 5 us) checked before and after a change in one run. Default: main just
+before issue 16 restructured the table (``BEFORE_REV``).
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +63,10 @@ from hacore.roles import Command, PeerRole, Role, TimerPurpose, VrrpStatus  # no
 from hacore.state import NodeState  # noqa: E402
 
 SEC = 1_000_000
+# main just before issue 16 split hacore/table.py into table, guards and actions.
+BEFORE_REV = "eda7a03"
+REPLAY_FLOOR = 300_000  # events/s
+DECIDE_CEILING_US = 5.0
 CONFIG = ClusterConfig((NodeSpec("a", "10.0.0.1", 150), NodeSpec("b", "10.0.0.2", 140)))
 
 
@@ -195,7 +211,92 @@ def role_machine() -> tuple[object, list[str]]:
     return model, []
 
 
+def core_figures() -> dict[str, float]:
+    """Replay throughput and decide latency only: the floors, comparable across revisions."""
+    events, pairs, runner = workload(400)
+    initial = NodeState(name="b")
+
+    def replay() -> NodeState:
+        state = initial
+        for event in events:
+            state = evolve(state, event)
+        return state
+
+    assert replay() == runner.node.state
+    replay_s = best_of(5, replay)
+    ctx = runner.node.ctx
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    for _ in range(3):
+        gc.collect()
+        for state, received in pairs:
+            start = clock()
+            decide(ctx, state, received)
+            samples.append(clock() - start)
+    samples.sort()
+    return {
+        "replay_throughput": len(events) / replay_s,
+        "decide_median": statistics.median(samples) / 1000,
+        "decide_p99": samples[int(len(samples) * 0.99)] / 1000,
+    }
+
+
+def before_figures(rev: str) -> dict[str, float]:
+    """:func:`core_figures` on ``rev``'s hacore, in a child interpreter."""
+    with tempfile.TemporaryDirectory(prefix="hacore-core-before-") as tmp:
+        into = Path(tmp)
+        archive = into / "tree.tar"
+        with archive.open("wb") as out:
+            subprocess.run(  # noqa: S603 - fixed argv, our own repository
+                ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "hacore"],
+                stdout=out,
+                check=True,
+                timeout=60,
+            )
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+        (into / "benchmarks").mkdir()
+        script = into / "benchmarks" / "core.py"
+        script.write_text(Path(__file__).read_text(encoding="utf-8"), encoding="utf-8")
+        done = subprocess.run(  # noqa: S603 - our interpreter, our script
+            [sys.executable, str(script), "--figures-json"],
+            cwd=into,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=900,
+        )
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", metavar="REV", nargs="?", const=BEFORE_REV, default=None)
+    parser.add_argument("--figures-json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.figures_json:  # the child of --before: this tree's floors as JSON
+        print(json.dumps(core_figures()))
+        return
+    full()
+    if args.before is not None:
+        after = core_figures()
+        before = before_figures(args.before)
+        for name, unit in (("replay_throughput", "events/s"), ("decide_median", "us")):
+            print(f"{name}_before: {before[name]:.2f} {unit} ({args.before})")
+            print(f"{name}_after: {after[name]:.2f} {unit} (this tree)")
+            print(f"{name}_after_to_before_ratio: {after[name] / before[name]:.3f} ratio")
+        floors = {
+            "before": before["replay_throughput"] >= REPLAY_FLOOR
+            and before["decide_median"] <= DECIDE_CEILING_US,
+            "after": after["replay_throughput"] >= REPLAY_FLOOR
+            and after["decide_median"] <= DECIDE_CEILING_US,
+        }
+        for side, met in floors.items():
+            print(f"floors_met_{side}: {int(met)} bool (replay >= {REPLAY_FLOOR}, decide <= 5 us)")
+
+
+def full() -> None:
     events, pairs, runner = workload(400)
     initial = NodeState(name="b")
 

@@ -24,9 +24,9 @@ from adapters.keepalived.ingest import to_core_input
 from adapters.lab import Lab, LabError, NodeSpec
 from hacore.config import ClusterConfig
 from hacore.config import NodeSpec as CoreNode
+from hacore.context import Context
 from hacore.decider import initial_state
 from hacore.decider import step as core_step
-from hacore.table import Context
 from hacore.vrrp import (
     AdvertReceived,
     Start,

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.config import ClusterConfig, NodeSpec
+from hacore.context import Context
 from hacore.log import (
     GENESIS_HASH,
     EventLog,
@@ -34,7 +35,6 @@ from hacore.log import (
 )
 from hacore.node import Node
 from hacore.roles import PeerRole, Role, VrrpStatus
-from hacore.table import Context
 
 CONFIG = ClusterConfig((NodeSpec("a", "10.0.0.1", 150), NodeSpec("b", "10.0.0.2", 100)))
 

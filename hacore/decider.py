@@ -3,7 +3,9 @@
 Contract (etcd raft's Step/Ready/Advance, as functions):
 
 1. ``events = decide(ctx, state, input)`` — pure; looks the input up in the
-   transition table and runs the first rule whose guard holds.
+   transition table (:mod:`hacore.table`) and fires the first rule whose
+   guard holds. Everything the node does is in that table; this module only
+   walks it.
 2. The caller appends the input and ``events`` to the durable log *before*
    anything else happens (:class:`hacore.log.InMemoryLog` or the SQLite store).
 3. ``state = fold(evolve, events)``; ``effects = effects_of(state, events)`` —
@@ -17,23 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hacore import events as ev
+from hacore import guards as g
 from hacore import inputs as inp
 from hacore.config import ClusterConfig
 from hacore.effects import Effect, effects_of
 from hacore.evolve import evolve
-from hacore.inputs import InputKind
 from hacore.roles import PeerRole, Role
 from hacore.state import NodeState
-from hacore.table import (
-    ACTIONS,
-    GUARDS,
-    QUIET_PEER_HEARD_CELLS,
-    TABLE,
-    Action,
-    Context,
-    Guard,
-    quiet_heartbeat,
-)
+from hacore.table import TABLE, Context, Rule, cell_of
 
 
 class TransitionError(RuntimeError):
@@ -47,26 +40,6 @@ class TransitionError(RuntimeError):
         self.role = role
         self.state = state
         self.received = received
-
-
-_Compiled = tuple[tuple[Guard, Role | None, Action, str], ...]
-_COMPILED: dict[tuple[Role, InputKind], _Compiled] = {
-    (role, kind): tuple(
-        (GUARDS[rule.guard], rule.target, ACTIONS[rule.action], rule.action) for rule in rules
-    )
-    for role, cells in TABLE.items()
-    for kind, rules in cells.items()
-}
-
-
-# The compiled PEER_HEARD cells that are exactly the ones quiet_heartbeat was
-# proven against (by identity: a cell replaced later, as the fuzzer's canary
-# does, is not in here and always goes through its rules).
-_QUIET_CELLS: dict[Role, _Compiled] = {
-    role: _COMPILED[(role, InputKind.PEER_HEARD)]
-    for role, cell in QUIET_PEER_HEARD_CELLS.items()
-    if TABLE[role].get(InputKind.PEER_HEARD) == cell
-}
 
 
 def heartbeat_is_quiet(
@@ -83,53 +56,43 @@ def heartbeat_is_quiet(
     """True only if ``step`` on ``PeerHeard(at, peer, role, epoch, committed, changes,
     judging, follows)`` would return no events (at any ``at``): nothing to log, no
     state change, no effect. A runtime may then skip building and deciding it.
-    ``False`` means only "decide it"."""
-    cell = _QUIET_CELLS.get(state.role)
+    ``False`` means only "decide it".
+
+    It asks the first rule of the role's ``PeerHeard`` cell without building the
+    input, and only when that rule is the quiet-heartbeat rule (a cell replaced
+    by a test or a canary always goes through its own rules)."""
+    cell = TABLE[state.role].get(inp.PeerHeard)
     return (
         cell is not None
-        and _COMPILED.get((state.role, InputKind.PEER_HEARD)) is cell
-        and quiet_heartbeat(ctx, state, peer, role, epoch, committed, changes, judging, follows)
+        and cell[0].guard is g.quiet_heartbeat
+        and g.heartbeat_repeats_known_facts(
+            ctx, state, peer, role, epoch, committed, changes, judging, follows
+        )
     )
 
 
-def matching_rule(ctx: Context, state: NodeState, received: inp.Input) -> tuple[Role | None, str]:
-    """The (target, action) of the rule that decides ``received`` now."""
-    rules = _COMPILED.get((state.role, received.KIND))
+def _cell(state: NodeState, received: inp.Input) -> tuple[Rule, ...]:
+    rules = TABLE[state.role].get(type(received)) or cell_of(state.role, type(received))
     if rules is None:
         raise TransitionError(state.role, state, received)
-    for guard, target, _action, name in rules:
-        if guard(ctx, state, received):
-            return target, name
+    return rules
+
+
+def matching_rule(ctx: Context, state: NodeState, received: inp.Input) -> Rule:
+    """The rule that decides ``received`` now."""
+    for rule in _cell(state, received):
+        if rule.guard(ctx, state, received):
+            return rule
     raise TransitionError(state.role, state, received)
 
 
 def decide(ctx: Context, state: NodeState, received: inp.Input) -> list[ev.Event]:
-    rules = _COMPILED.get((state.role, received.KIND))
-    if rules is None:
-        raise TransitionError(state.role, state, received)
-    if rules is _QUIET_CELLS.get(state.role) and type(received) is inp.PeerHeard:
-        # The commonest input, a heartbeat repeating what is known: no rule but
-        # the final observe can match, and it observes nothing (see quiet_heartbeat).
-        if quiet_heartbeat(
-            ctx,
-            state,
-            received.peer,
-            received.role,
-            received.epoch,
-            received.committed,
-            received.changes,
-            received.judging,
-            received.follows,
-        ):
-            return []
-    for guard, target, action, name in rules:
-        if guard(ctx, state, received):
-            if target is None:
-                return []
-            events = action(ctx, state, received)
-            if target is not state.role:
-                events.insert(0, ev.RoleChanged(received.at, target, name.replace("_", " ")))
-            return events
+    """The events of the first rule of the input's cell whose guard holds."""
+    # _cell, inlined: this runs for every input.
+    rules = TABLE[state.role].get(type(received)) or _cell(state, received)
+    for rule in rules:
+        if rule.guard(ctx, state, received):
+            return rule.fire(ctx, state, received)
     raise TransitionError(state.role, state, received)
 
 

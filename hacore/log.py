@@ -27,10 +27,10 @@ from typing import Any, Protocol
 from hacore import codec
 from hacore import events as ev
 from hacore import inputs as inp
+from hacore.context import Context
 from hacore.decider import decide, initial_state
 from hacore.evolve import evolve
 from hacore.state import NodeState
-from hacore.table import Context
 
 GENESIS_HASH = "0" * 64
 INPUT = "input"

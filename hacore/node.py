@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from hacore import inputs as inp
 from hacore.config import ClusterConfig
+from hacore.context import Context
 from hacore.decider import Decision, initial_state, step
 from hacore.log import EventLog, InMemoryLog, replay_log
 from hacore.state import NodeState
-from hacore.table import Context
 
 
 class Node:

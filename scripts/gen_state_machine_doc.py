@@ -25,9 +25,8 @@ if str(ROOT) not in sys.path:
 from transitions import Machine  # noqa: E402
 from transitions.extensions import GraphMachine  # noqa: E402
 
-from hacore.inputs import InputKind  # noqa: E402
 from hacore.roles import Role  # noqa: E402
-from hacore.table import GUARDS, TABLE, Rule  # noqa: E402
+from hacore.table import TABLE, Rule  # noqa: E402
 
 DOC = ROOT / "docs" / "state-machine.md"
 
@@ -46,8 +45,9 @@ def rule_transitions(
     """
     out: list[dict[str, Any]] = []
     for role in roles:
-        for kind in InputKind:
-            for rule in TABLE[role][kind]:
+        for input_type, rules in TABLE[role].items():
+            kind = input_type.KIND
+            for rule in rules:
                 if changes_only and (rule.target is None or rule.target is role):
                     continue
                 spec: dict[str, Any] = {
@@ -56,7 +56,7 @@ def rule_transitions(
                     # None: an internal transition (the input is ignored on purpose).
                     "dest": None if rule.target is None else str(rule.target),
                 }
-                if rule.guard != "always" and condition is not None:
+                if rule.guard.__name__ != "always" and condition is not None:
                     spec["conditions"] = [condition(rule)]
                 out.append(spec)
     return out
@@ -64,12 +64,12 @@ def rule_transitions(
 
 def guard_condition(rule: Rule) -> Condition:
     """A `transitions` condition that asks the core's guard about (ctx, state, input)."""
-    guard = GUARDS[rule.guard]
+    guard = rule.guard
 
     def condition(ctx: Any, state: Any, received: Any) -> bool:
         return guard(ctx, state, received)
 
-    condition.__name__ = rule.guard
+    condition.__name__ = guard.__name__
     return condition
 
 
@@ -106,14 +106,15 @@ def mermaid(title: str, transitions: list[dict[str, Any]], states: list[str]) ->
 
 
 def cell_table() -> str:
-    rows = ["| role | input kind | rules, in order (guard → target: action) |", "|---|---|---|"]
+    rows = ["| role | input | rules, in order (guard → target: action) |", "|---|---|---|"]
     for role in Role:
-        for kind in InputKind:
+        for input_type, cell in TABLE[role].items():
             rules = "; ".join(
-                f"{r.guard} → {'ignored' if r.target is None else r.target}: {r.action}"
-                for r in TABLE[role][kind]
+                f"{r.guard.__name__} → {'ignored' if r.target is None else r.target}:"
+                f" {r.action.__name__}"
+                for r in cell
             )
-            rows.append(f"| {role} | {kind} | {rules} |")
+            rows.append(f"| {role} | {input_type.__name__} | {rules} |")
     return "\n".join(rows)
 
 
@@ -126,7 +127,7 @@ def render() -> str:
         " through the transitions library's Mermaid export. Do not edit by hand;"
         " tests/test_state_machine_doc.py fails when this file is stale. -->",
         "",
-        "Each cell of `hacore.table.TABLE` (role x input kind) is a list of rules tried in",
+        "Each cell of `hacore.table.TABLE` (role x input type) is a list of rules tried in",
         "order; the first whose guard holds decides. An edge label reads",
         "`input-kind [guard]`; a rule without a guard is the cell's catch-all. Inputs a",
         "cell ignores on purpose (stale timers, late step results) are internal",
@@ -136,7 +137,9 @@ def render() -> str:
         "",
         "```mermaid",
         mermaid(
-            "hacore cluster roles", rule_transitions(lambda r: r.guard, changes_only=True), states
+            "hacore cluster roles",
+            rule_transitions(lambda r: r.guard.__name__, changes_only=True),
+            states,
         ),
         "```",
     ]
@@ -146,7 +149,9 @@ def render() -> str:
             f"## Every rule of role `{role}`",
             "",
             "```mermaid",
-            mermaid(f"role {role}", rule_transitions(lambda r: r.guard, roles=(role,)), states),
+            mermaid(
+                f"role {role}", rule_transitions(lambda r: r.guard.__name__, roles=(role,)), states
+            ),
             "```",
         ]
     parts += ["", "## The table", "", cell_table(), ""]

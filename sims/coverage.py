@@ -15,9 +15,10 @@ knows the core would ignore (:func:`hacore.decider.heartbeat_is_quiet`) is not
 handed over and so not counted; its cell, the final ``observe_peer``, is
 counted by the heartbeats that do reach the core.
 
-Everything here reads only ``hacore.table.TABLE`` and ``GUARDS`` (role -> input
-kind -> ordered rules with a guard and an action name): if the table is
-restructured, this module is the one place to follow it.
+Everything here reads only ``hacore.table.TABLE`` (role -> input type ->
+ordered rules, each a guard and an action function; a cell is named by its
+input type's kind): if the table is restructured, this module is the one place
+to follow it.
 """
 
 from __future__ import annotations
@@ -28,22 +29,22 @@ from contextvars import ContextVar
 
 from hacore import inputs as inp
 from hacore.state import NodeState
-from hacore.table import GUARDS, TABLE, Context, Rule
+from hacore.table import TABLE, Context, Rule, cell_of
 
 Cell = tuple[str, str, str]  # (role, input kind, rule label)
 
 
 def rule_label(rule: Rule) -> str:
-    return f"{rule.guard} -> {rule.action}"
+    return f"{rule.guard.__name__} -> {rule.action.__name__}"
 
 
 def table_cells() -> list[Cell]:
     """Every (role, input kind, rule) of the table, in the table's order."""
     cells: dict[Cell, None] = {}
     for role, kinds in TABLE.items():
-        for kind, rules in kinds.items():
+        for input_type, rules in kinds.items():
             for rule in rules:
-                cells[(str(role), str(kind), rule_label(rule))] = None
+                cells[(str(role), str(input_type.KIND), rule_label(rule))] = None
     return list(cells)
 
 
@@ -54,9 +55,9 @@ class CellRecorder:
         self.hits: dict[Cell, int] = {}
 
     def record(self, ctx: Context, state: NodeState, received: inp.Input) -> None:
-        rules = TABLE.get(state.role, {}).get(received.KIND, ())
+        rules = cell_of(state.role, type(received)) or ()
         for rule in rules:
-            if GUARDS[rule.guard](ctx, state, received):
+            if rule.guard(ctx, state, received):
                 key = (str(state.role), str(received.KIND), rule_label(rule))
                 self.hits[key] = self.hits.get(key, 0) + 1
                 return

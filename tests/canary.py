@@ -11,24 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from hacore import decider
-from hacore.inputs import InputKind
+from hacore import actions, guards
+from hacore import inputs as inp
 from hacore.roles import Role
-from hacore.table import ACTIONS, GUARDS
+from hacore.table import TABLE, Cell, Rule
 
 
-def broken_compiled() -> dict[Any, Any]:
-    """The decider's compiled table with the active's demotions taken out."""
-    compiled = dict(decider._COMPILED)
-    observe_peer = ((GUARDS["always"], Role.ACTIVE, ACTIONS["observe_peer"], "observe_peer"),)
-    observe_vrrp = ((GUARDS["always"], Role.ACTIVE, ACTIONS["observe_vrrp"], "observe_vrrp"),)
-    compiled[(Role.ACTIVE, InputKind.PEER_HEARD)] = observe_peer
-    compiled[(Role.ACTIVE, InputKind.VRRP)] = observe_vrrp
-    return compiled
+def broken_cells() -> dict[type[inp.Input], Cell]:
+    """The active's cells with its demotions taken out (to put in TABLE[Role.ACTIVE])."""
+    return {
+        inp.PeerHeard: (Rule(guards.always, Role.ACTIVE, actions.observe_peer),),
+        inp.VrrpReported: (Rule(guards.always, Role.ACTIVE, actions.observe_vrrp),),
+    }
 
 
 def install() -> None:
-    decider._COMPILED = broken_compiled()
+    TABLE[Role.ACTIVE].update(broken_cells())
 
 
 def dask_setup(worker: Any) -> None:

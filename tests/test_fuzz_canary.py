@@ -7,10 +7,11 @@ import json
 import shlex
 
 import pytest
-from canary import broken_compiled
+from canary import broken_cells
 
 from hacli.main import main
-from hacore import decider
+from hacore.roles import Role
+from hacore.table import TABLE
 from sims.faults import parse_schedule
 from sims.fuzz import run_fuzz
 
@@ -18,7 +19,8 @@ from sims.fuzz import run_fuzz
 @pytest.fixture
 def broken_decider(monkeypatch: pytest.MonkeyPatch) -> None:
     """An active that never demotes: not on split-brain, not on losing the VIP."""
-    monkeypatch.setattr(decider, "_COMPILED", broken_compiled())
+    for input_type, cell in broken_cells().items():
+        monkeypatch.setitem(TABLE[Role.ACTIVE], input_type, cell)
 
 
 def test_canary_fuzzer_finds_two_actives_after_heal_and_shrinks_it(

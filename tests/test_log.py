@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hacore import codec
 from hacore.config import ClusterConfig
+from hacore.context import Context
 from hacore.log import (
     GENESIS_HASH,
     ChainError,
@@ -25,7 +26,6 @@ from hacore.log import (
     verify_records,
 )
 from hacore.roles import PeerRole, VrrpStatus
-from hacore.table import Context
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,9 +1,11 @@
-"""The decider's shortcut for quiet heartbeats never changes a decision.
+"""The quiet-heartbeat rule never changes a decision.
 
-``hacore.table.quiet_heartbeat`` answers "this PeerHeard decides nothing"
-without trying the PEER_HEARD guards; ``decide`` uses it for the commonest
-input. This holds it to the full table: whenever the shortcut says "quiet",
-running the cell's rules in order must produce no events.
+Every ``PeerHeard`` cell of the table starts with the rule
+``Rule(guards.quiet_heartbeat, None, ignore)``: it answers "this heartbeat
+decides nothing" without trying the cell's other guards. This holds it to the
+rest of the cell: whenever it fires, the cell's remaining rules, in order, must
+produce no events too; and ``decide`` (with the rule) always agrees with the
+cell without it.
 """
 
 from __future__ import annotations
@@ -15,24 +17,22 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hacore import events as ev
+from hacore import guards
 from hacore import inputs as inp
-from hacore.decider import _COMPILED, decide
-from hacore.inputs import InputKind
+from hacore.context import Context
+from hacore.decider import decide, heartbeat_is_quiet
 from hacore.roles import Mode, PeerRole, Policy, Role
 from hacore.state import NodeState
-from hacore.table import Context, quiet_heartbeat
+from hacore.table import QUIET, TABLE
 
 
-def full_table_decision(ctx: Context, state: NodeState, received: inp.PeerHeard) -> list[object]:
-    """The cell's rules in order, without any shortcut (decide's contract)."""
-    for guard, target, action, name in _COMPILED[(state.role, InputKind.PEER_HEARD)]:
-        if guard(ctx, state, received):
-            if target is None:
-                return []
-            events: list[object] = list(action(ctx, state, received))
-            if target is not state.role:
-                events.insert(0, ev.RoleChanged(received.at, target, name.replace("_", " ")))
-            return events
+def full_table_decision(ctx: Context, state: NodeState, received: inp.PeerHeard) -> list[ev.Event]:
+    """The cell's rules after the quiet rule, in order: the plain path."""
+    cell = TABLE[state.role][inp.PeerHeard]
+    assert cell[0] is QUIET, "every PeerHeard cell starts with the quiet rule"
+    for rule in cell[1:]:
+        if rule.guard(ctx, state, received):
+            return rule.fire(ctx, state, received)
     raise AssertionError("no rule matched")
 
 
@@ -95,19 +95,12 @@ def test_a_quiet_heartbeat_decides_nothing_under_the_full_table(
     case: tuple[Context, NodeState, inp.PeerHeard],
 ) -> None:
     ctx, state, heard = case
-    quiet = quiet_heartbeat(
-        ctx,
-        state,
-        heard.peer,
-        heard.role,
-        heard.epoch,
-        heard.committed,
-        heard.changes,
-        heard.judging,
-        heard.follows,
-    )
+    quiet = guards.quiet_heartbeat(ctx, state, heard)
     full = full_table_decision(ctx, state, heard)
     if quiet:
         assert full == [], (state, heard, full)
-    # decide() (shortcut or not) agrees with the full table either way.
+    # The runtime's question (asked without building the input) is the same rule.
+    fields = (heard.peer, heard.role, heard.epoch, heard.committed, heard.changes)
+    assert heartbeat_is_quiet(ctx, state, *fields, heard.judging, heard.follows) == quiet
+    # decide() (with the quiet rule first) agrees with the plain path either way.
     assert decide(ctx, state, heard) == full

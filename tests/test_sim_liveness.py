@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from hacli.main import main
-from hacore import decider
+from hacore import actions, guards
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.decider import Context
-from hacore.inputs import InputKind
 from hacore.roles import Mode, PeerRole, Policy, Role
 from hacore.state import NodeState
-from hacore.table import ACTIONS, GUARDS
+from hacore.table import TABLE, Rule
 from hacore.timefmt import seconds
 from sims.faults import SECOND, Fault, parse_schedule
 from sims.fuzz import FuzzConfig, run_fuzz
@@ -130,21 +129,19 @@ def livelocking_decider(monkeypatch: pytest.MonkeyPatch) -> None:
     hears another active "detects" the split-brain again every time and
     announces it, instead of judging it, and never yields to VRRP. Two actives
     (after a partition or a pause) answer each other at link speed for ever,
-    every safety invariant intact. (The cells are replaced in the compiled
+    every safety invariant intact. (The cells are replaced in the
     table, so re-deciding a log in the replay invariant agrees.)"""
 
     def redetect(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
         assert isinstance(i, inp.PeerHeard)
         if i.role is PeerRole.ACTIVE and i.epoch != state.epoch:
             return [ev.SplitBrainDetected(i.at, i.peer, i.epoch, ctx.config.policy, 0, 0)]
-        return ACTIONS["observe_peer"](ctx, state, i)
+        return actions.observe_peer(ctx, state, i)
 
-    compiled = dict(decider._COMPILED)
-    always = GUARDS["always"]
-    compiled[(Role.ACTIVE, InputKind.PEER_HEARD)] = ((always, Role.ACTIVE, redetect, "redetect"),)
-    observe_vrrp = ((always, Role.ACTIVE, ACTIONS["observe_vrrp"], "observe_vrrp"),)
-    compiled[(Role.ACTIVE, InputKind.VRRP)] = observe_vrrp
-    monkeypatch.setattr(decider, "_COMPILED", compiled)
+    active = TABLE[Role.ACTIVE]
+    monkeypatch.setitem(active, inp.PeerHeard, (Rule(guards.always, Role.ACTIVE, redetect),))
+    observe_vrrp = (Rule(guards.always, Role.ACTIVE, actions.observe_vrrp),)
+    monkeypatch.setitem(active, inp.VrrpReported, observe_vrrp)
 
 
 def test_canary_fuzzer_finds_a_livelock_shrinks_it_and_its_replay_has_the_same_digest(

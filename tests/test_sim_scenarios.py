@@ -180,14 +180,15 @@ def test_verdict_checker_fails_when_the_sides_judge_on_live_facts(
 ) -> None:
     """The bug the handshake fixed: judging on the peer's *live* facts, which move
     right after a heal, lets both sides of most-committed declare themselves winner."""
+    from hacore import facts
     from hacore import inputs as inp
-    from hacore import table
+    from hacore.context import Context
 
-    def judge_on_live_facts(ctx: table.Context, state: object, i: inp.Input) -> bool:
+    def judge_on_live_facts(ctx: Context, state: object, i: inp.Input) -> bool:
         assert isinstance(i, inp.PeerHeard)
-        return table._new_split_brain(ctx, state, i)  # type: ignore[arg-type]
+        return facts.new_split_brain(ctx, state, i)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(table, "_judgeable", judge_on_live_facts)
+    monkeypatch.setattr(facts, "judgeable", judge_on_live_facts)
     result = make_simulation("partition-heal", 1, policy=Policy.MOST_COMMITTED).run()
     assert not result.invariants["split-brain-verdicts-agree"]
 

@@ -9,7 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from hacore.inputs import InputKind
+from hacore import actions, guards
+from hacore import inputs as inp
 from hacore.roles import Role
 from hacore.table import TABLE, Rule
 
@@ -54,7 +55,9 @@ def test_the_doc_has_one_mermaid_diagram_per_role_and_an_overview() -> None:
 def test_the_doc_changes_when_the_table_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     before = GEN.render()
     patched = {role: dict(cells) for role, cells in TABLE.items()}
-    patched[Role.FAULT][InputKind.OPERATOR] = (Rule("always", Role.STANDBY, "leave_fault"),)
+    patched[Role.FAULT][inp.OperatorCommand] = (
+        Rule(guards.always, Role.STANDBY, actions.leave_fault),
+    )
     monkeypatch.setattr(GEN, "TABLE", patched)
     assert GEN.render() != before
 

@@ -11,10 +11,10 @@ from crash_writer import CONFIG, drive
 from adapters.store import DEFAULT_UPCASTERS, SqliteStore, UpcasterRegistry, UpcastError
 from hacore import codec
 from hacore import inputs as inp
+from hacore.context import Context
 from hacore.log import GENESIS_HASH, InMemoryLog, LogRecord, record_hash, redecide
 from hacore.node import Node
 from hacore.roles import PeerRole
-from hacore.table import Context
 
 
 def as_written_by_v1(records: list[LogRecord]) -> list[LogRecord]:

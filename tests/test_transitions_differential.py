@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_state_machine_doc import GEN
 
+from hacore import actions, guards
+from hacore import inputs as inp
 from hacore.config import ClusterConfig
-from hacore.inputs import InputKind
+from hacore.context import Context
 from hacore.roles import PeerRole, Role, VrrpStatus
-from hacore.table import Context, Rule
+from hacore.table import Rule
 
 
 class Model:
@@ -71,8 +73,8 @@ def test_a_wrong_table_in_the_machine_is_caught(monkeypatch: pytest.MonkeyPatch)
     # Sanity of the harness: a machine whose table sends promoting to active on
     # the first step success disagrees with the core during a failover.
     patched = {role: dict(cells) for role, cells in GEN.TABLE.items()}
-    patched[Role.PROMOTING][InputKind.STEP_SUCCEEDED] = (
-        Rule("current_step", Role.ACTIVE, "next_step"),
+    patched[Role.PROMOTING][inp.StepSucceeded] = (
+        Rule(guards.current_step, Role.ACTIVE, actions.next_step),
     )
     monkeypatch.setattr(GEN, "TABLE", patched)
     model = Model()

@@ -1,0 +1,169 @@
+"""Facts derived from (context, state, input): what both guards and actions need.
+
+A guard asks "does this rule apply?" and an action writes what happened; both
+often need the same derived fact — the votes this node holds once the input is
+counted, why a promotion is blocked, who wins a split-brain. Each fact is
+computed here, once, so that a guard and the action it admits can never
+disagree about it. Everything here is pure and reads only its arguments.
+"""
+
+from __future__ import annotations
+
+from hacore import inputs as inp
+from hacore.context import Context
+from hacore.roles import Mode, PeerRole, Policy, TimerPurpose, VrrpStatus
+from hacore.splitbrain import SideFacts, choose_winner
+from hacore.state import NodeState
+
+
+def vrrp_after(state: NodeState, i: inp.Input) -> VrrpStatus:
+    """The VRRP state once this input is taken in (a report replaces the stored one)."""
+    return i.state if isinstance(i, inp.VrrpReported) else state.vrrp
+
+
+def votes_after(ctx: Context, state: NodeState, i: inp.Input) -> int:
+    """Votes this node holds (its own included) once this input is taken into account.
+
+    A reachable peer's vote counts only if the peer follows nobody or this
+    node: reachability alone is not a vote, or a bridge node seen by both sides
+    of a non-transitive partition would give each side a "majority".
+    """
+    me = ctx.node
+    votes = 1
+    seen = False
+    for view in state.peers:
+        reachable, follows = view.reachable, view.follows
+        if view.name == getattr(i, "peer", None):
+            seen = True
+            if isinstance(i, inp.PeerHeard):
+                reachable, follows = True, i.follows
+            elif isinstance(i, inp.PeerLost):
+                reachable = False
+        if reachable and (follows == "" or follows == me):
+            votes += 1
+    if not seen and isinstance(i, inp.PeerHeard) and i.follows in ("", me):
+        votes += 1
+    return votes
+
+
+def has_quorum_after(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    return votes_after(ctx, state, i) >= ctx.config.majority
+
+
+def promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
+    """Why this node may not promote now ("" when it may)."""
+    if vrrp_after(state, i) != VrrpStatus.MASTER:
+        return "not VRRP master"
+    if state.frozen:
+        return "frozen by a manual split-brain"
+    if i.at < state.hold_down_until:
+        return f"hold-down until {state.hold_down_until}"
+    if ctx.config.mode is Mode.SAFETY_FIRST and not has_quorum_after(ctx, state, i):
+        votes = votes_after(ctx, state, i)
+        return f"no quorum ({votes} of {ctx.config.majority} votes needed)"
+    return ""
+
+
+def timer_is(state: NodeState, i: inp.Input, purpose: TimerPurpose) -> bool:
+    """The fired timer is armed now (not stale) and was armed for ``purpose``."""
+    assert isinstance(i, inp.TimerFired)
+    armed = state.timer(i.timer_id)
+    return armed is not None and armed.purpose is purpose
+
+
+def matches_current_step(state: NodeState, i: inp.Input) -> bool:
+    """A step result for the running attempt of the running step (not a late one)."""
+    assert isinstance(i, inp.StepSucceeded | inp.StepFailed)
+    plan = state.plan
+    return (
+        plan is not None
+        and plan.plan_id == i.plan_id
+        and plan.current_step == i.step
+        and plan.attempt == i.attempt
+    )
+
+
+def new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """This message reveals another active this node has not yet judged nor frozen against.
+
+    Only a data node can be the other active: a witness (garbd, qdevice) that
+    claims "active" is confused, not a split-brain, and has no facts to judge.
+    A frozen node stays frozen against every active it has recorded: hearing
+    one of them again is not a new split-brain (with three or more actives the
+    single ``split_peer`` would otherwise alternate between them: a livelock).
+    """
+    assert isinstance(i, inp.PeerHeard)
+    return (
+        i.role == PeerRole.ACTIVE
+        and any(spec.name == i.peer for spec in ctx.config.nodes)
+        and i.epoch != state.epoch
+        and not (state.split_peer == i.peer and state.split_peer_epoch == i.epoch)
+        and (i.peer, i.epoch) not in state.frozen_against
+    )
+
+
+def own_facts(ctx: Context, state: NodeState) -> SideFacts:
+    """This node's facts: the frozen ones during a split-brain episode."""
+    me = ctx.spec
+    if state.split_committed is not None:
+        committed, changes = state.split_committed, state.split_changes
+    else:
+        committed, changes = state.committed, state.changes
+    return SideFacts(me.name, state.epoch, me.priority, me.address_number, committed, changes)
+
+
+def split_peer_facts(
+    ctx: Context, state: NodeState, i: inp.Input
+) -> tuple[SideFacts, PeerRole] | None:
+    """The split peer's facts and role: from its message, or the last one heard."""
+    if isinstance(i, inp.PeerHeard):
+        name, role, epoch, committed, changes = i.peer, i.role, i.epoch, i.committed, i.changes
+    else:
+        view = state.peer(state.split_peer)
+        if view is None:
+            return None
+        name, role = view.name, view.role
+        epoch, committed, changes = view.epoch, view.committed, view.changes
+    spec = ctx.config.node(name)
+    return SideFacts(name, epoch, spec.priority, spec.address_number, committed, changes), role
+
+
+def split_brain_winner(ctx: Context, state: NodeState, i: inp.Input) -> str | None:
+    """The split-brain winner from the frozen facts of both sides."""
+    found = split_peer_facts(ctx, state, i)
+    if found is None:
+        return ctx.node  # no facts of the peer at all: nobody contests
+    theirs, role = found
+    if role != PeerRole.ACTIVE:
+        return ctx.node  # the peer no longer contends (it demoted, lost, or failed)
+    return choose_winner(ctx.config.policy, own_facts(ctx, state), theirs)
+
+
+def judgeable(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """Both sides' frozen facts are known: the judgment can be made, the same on both.
+
+    Facts move after a heal (Galera merges, counters reset), so a side judging
+    on the other's *live* facts can disagree with the other side. Each side
+    therefore freezes its facts when it detects the split-brain, advertises
+    them flagged ``judging``, and judges only on the peer's frozen ones.
+    """
+    assert isinstance(i, inp.PeerHeard)
+    if not i.judging or ctx.config.policy is Policy.MANUAL:
+        return False
+    if new_split_brain(ctx, state, i):
+        return True
+    return state.judging and i.peer == state.split_peer
+
+
+def peer_news(state: NodeState, i: inp.PeerHeard) -> bool:
+    """The message differs from the stored, reachable view of its sender."""
+    old = state.peer(i.peer)
+    return (
+        old is None
+        or not old.reachable
+        or old.role is not i.role
+        or old.epoch != i.epoch
+        or old.committed != i.committed
+        or old.changes != i.changes
+        or old.follows != i.follows
+    )
