@@ -64,8 +64,8 @@ def heartbeat_repeats_known_facts(
     * no contact episode is open and nothing is being judged (no
       ``ContactSynced``; no split-brain judgement can be made);
     * quorum is not lost (no ``QuorumRegained``) and, in safety-first mode
-      where a ``quorum_lost_after`` rule exists (standby, promoting, active),
-      the votes after this message still make a majority;
+      where a ``quorum_lost_after`` rule exists (promoting, active), the votes
+      after this message still make a majority;
     * standby: VRRP is not MASTER (``may_promote`` cannot hold);
     * active: the peer does not claim to be active (no split-brain rule can
       match) and no split-judge timer is armed (``awaited_peer_not_active``).

@@ -73,13 +73,19 @@ def guard_condition(rule: Rule) -> Condition:
     return condition
 
 
-def build_machine(model: object | None = None) -> Machine:
-    """A plain `transitions` machine interpreting TABLE independently of the decider."""
+def build_machine(
+    model: object | None = None, condition: Callable[[Rule], Condition] = guard_condition
+) -> Machine:
+    """A plain `transitions` machine interpreting TABLE independently of the decider.
+
+    ``condition(rule)`` is the condition of each rule's transition: by default
+    the core's own guard; the differential test passes guards written anew.
+    """
     return Machine(
         model=model,
         states=[str(r) for r in Role],
         initial=str(Role.STANDBY),
-        transitions=rule_transitions(guard_condition),
+        transitions=rule_transitions(condition),
         auto_transitions=False,
         ignore_invalid_triggers=False,
     )

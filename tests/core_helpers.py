@@ -265,6 +265,8 @@ def inputs_for(
     plan = state.plan
     if kind is InputKind.VRRP:
         prio = config.node(name).priority
+        if draw(st.integers(0, 5)) == 0:  # keepalived's MASTER_RX_LOWER_PRI line
+            return inp.VrrpLowerPriorityReported(t, VrrpStatus.MASTER, prio)
         return inp.VrrpReported(
             t, draw(st.sampled_from(list(VrrpStatus))), draw(st.sampled_from([prio, 0, 50, 254]))
         )
@@ -274,8 +276,25 @@ def inputs_for(
             role = draw(st.sampled_from([PeerRole.WITNESS, PeerRole.ACTIVE]))
         else:
             role = draw(st.sampled_from(list(PeerRole)))
+        votes = ["", name, peer, *others]
+        view = state.peer(peer)
+        if view is not None and draw(st.integers(0, 2)) == 0:
+            # Most heartbeats repeat the stored view: sometimes all of it, sometimes
+            # all but the vote or the judging flag (the fields easiest to overlook).
+            follows = view.follows if draw(st.booleans()) else draw(st.sampled_from(votes))
+            heard = (view.role, view.epoch, view.committed, view.changes)
+            return inp.PeerHeard(t, peer, *heard, draw(st.booleans()), follows)
         epoch = draw(st.integers(0, state.max_epoch_seen + 4))
-        return inp.PeerHeard(t, peer, role, epoch, draw(SMALL), draw(SMALL))
+        return inp.PeerHeard(
+            t,
+            peer,
+            role,
+            epoch,
+            draw(SMALL),
+            draw(SMALL),
+            draw(st.booleans()),
+            draw(st.sampled_from(votes)),
+        )
     if kind is InputKind.PEER_LOST:
         return inp.PeerLost(t, draw(st.sampled_from(others)))
     if kind in (InputKind.STEP_SUCCEEDED, InputKind.STEP_FAILED):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_helpers import SEC, Driver, cluster
+from core_helpers import Driver, cluster
 
 from hacore import codec
 from hacore import inputs as inp
@@ -819,7 +819,3 @@ def test_a_changed_expectation_is_caught() -> None:
     last = doc["steps"][-1]
     last["events"] = last["events"][:-1]
     assert run_file(doc) != doc["steps"]
-
-
-# Keep SEC referenced for scenario authors adjusting timing in descriptions.
-assert SEC == 1_000_000

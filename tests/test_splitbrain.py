@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.config import ClusterConfig, NodeSpec, Services, next_epoch
+from hacore.context import Context
 from hacore.decider import step
 from hacore.node import Node
 from hacore.plans import StepName, plan_steps, quarantine_precedes_discard
 from hacore.roles import Mode, PeerRole, PlanKind, Policy, Role, VrrpStatus
 from hacore.splitbrain import SideFacts, choose_winner
 from hacore.state import NodeState, PeerView
-from hacore.table import Context
 
 AUTOMATIC = [p for p in Policy if p is not Policy.MANUAL]
 
@@ -41,13 +41,52 @@ def side_pairs(draw: st.DrawFn) -> tuple[SideFacts, SideFacts]:
     return side(names[0]), side(names[1])
 
 
+def winner_by_hand(policy: Policy, a: SideFacts, b: SideFacts) -> str:
+    """The catalogue's rule for each policy, written out step by step (not with
+    hacore.splitbrain's key tuples): the policy's own fact first, then VRRP's
+    election (priority, then the higher address), then the name."""
+    if policy is Policy.HIGHEST_EPOCH and a.epoch != b.epoch:
+        return a.node if a.epoch > b.epoch else b.node
+    if policy is Policy.MOST_COMMITTED and a.committed != b.committed:
+        return a.node if a.committed > b.committed else b.node
+    if policy is Policy.ZERO_CHANGES and (a.changes == 0) != (b.changes == 0):
+        return b.node if a.changes == 0 else a.node
+    if a.priority != b.priority:
+        return a.node if a.priority > b.priority else b.node
+    if a.address != b.address:
+        return a.node if a.address > b.address else b.node
+    return max(a.node, b.node)
+
+
 @settings(max_examples=300)
 @given(pair=side_pairs(), policy=st.sampled_from(AUTOMATIC))
-def test_each_automatic_policy_picks_exactly_one_of_the_two_sides(
+def test_each_automatic_policy_picks_the_side_its_rule_names(
     pair: tuple[SideFacts, SideFacts], policy: Policy
 ) -> None:
     a, b = pair
-    assert choose_winner(policy, a, b) in {a.node, b.node}
+    assert choose_winner(policy, a, b) == winner_by_hand(policy, a, b)
+
+
+@settings(max_examples=300)
+@given(
+    sides=st.tuples(side_pairs(), side_pairs()).filter(
+        lambda two: len({two[0][0].node, two[0][1].node, two[1][0].node}) == 3
+    ),
+    policy=st.sampled_from(AUTOMATIC),
+)
+def test_among_three_actives_exactly_one_wins_both_its_duels(
+    sides: tuple[tuple[SideFacts, SideFacts], tuple[SideFacts, SideFacts]], policy: Policy
+) -> None:
+    # Three or more actives are resolved pair by pair: that settles on one
+    # survivor only if the order is transitive (no rock-paper-scissors).
+    (a, b), (c, _) = sides
+    trio = (a, b, c)
+    undefeated = [
+        x.node
+        for x in trio
+        if all(choose_winner(policy, x, y) == x.node for y in trio if y is not x)
+    ]
+    assert len(undefeated) == 1, (policy, trio)
 
 
 @settings(max_examples=300)

@@ -51,7 +51,15 @@ def _is_rule_function(module: object, name: str, fn: object) -> bool:
 
 
 def _redundant(state: NodeState, received: inp.Input) -> bool:
-    """True when ``received`` tells the node nothing it does not already know."""
+    """True when ``received`` tells the node nothing it does not already know.
+
+    Written from the inputs' meaning, not from the actions: every field a peer
+    sends is compared (its vote, ``follows``, included), and a message flagged
+    ``judging`` from the peer whose split-brain this node is judging carries
+    the frozen facts it waits for: never nothing.
+    """
+    if isinstance(received, inp.VrrpLowerPriorityReported):
+        return False  # recorded (VrrpLowerPriorityHeard) even when MASTER is no news
     if isinstance(received, inp.VrrpReported):
         return received.state == state.vrrp and received.priority == state.vrrp_priority
     if isinstance(received, inp.LocalProgress):
@@ -61,11 +69,14 @@ def _redundant(state: NodeState, received: inp.Input) -> bool:
         return view is not None and not view.reachable
     if isinstance(received, inp.PeerHeard):
         view = state.peer(received.peer)
+        awaited = received.judging and state.judging and state.split_peer == received.peer
+        heard = (received.role, received.epoch, received.committed, received.changes)
         return (
             view is not None
             and view.reachable
-            and (view.role, view.epoch, view.committed, view.changes)
-            == (received.role, received.epoch, received.committed, received.changes)
+            and not awaited
+            and (view.role, view.epoch, view.committed, view.changes) == heard
+            and view.follows == received.follows
         )
     return False
 
@@ -165,6 +176,8 @@ def test_every_role_and_input_type_has_a_defined_outcome(
         assert action == "ignore"
         assert events == []
         assert after == state
+        if rule is table.QUIET:  # ignored as a repeat: it must really be one
+            assert _redundant(state, received), f"{role}: a heartbeat with news ignored"
         return
     # Not ignored: a transition always leaves a RoleChanged first and lands on the target.
     if target is not role:

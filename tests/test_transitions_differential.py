@@ -1,10 +1,12 @@
 """Differential test: a `transitions` machine built from TABLE and the core agree on roles.
 
 The machine is an independent interpreter of the same table (states = roles,
-triggers = input kinds, one transition per rule with the core's guard as its
-condition, ignored rules as internal transitions). Driven through the same
-hypothesis-generated inputs as a real Node, it must be in the same role after
-every step: a disagreement means the decider does not do what its table says.
+triggers = input kinds, one transition per rule, ignored rules as internal
+transitions) whose conditions are not the core's guards but the same rules
+written a second time, from their words (tests/spec_guards.py). Driven through
+the same hypothesis-generated inputs as a real Node, it must be in the same
+role after every step: a disagreement means a guard does not say what its rule
+says, or the decider does not do what its table says.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from core_helpers import CONFIGS, Driver, cluster, inputs_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec_guards import SPEC, Spec
 from test_state_machine_doc import GEN
 
 from hacore import actions, guards
@@ -29,11 +32,21 @@ class Model:
     state: str
 
 
+def spec_condition(rule: Rule) -> Spec:
+    """The condition of a rule's transition: its guard as written in spec_guards."""
+    return SPEC[rule.guard.__name__]
+
+
+def test_every_guard_of_the_table_is_written_again_in_the_spec() -> None:
+    names = {r.guard.__name__ for cells in GEN.TABLE.values() for c in cells.values() for r in c}
+    assert names == set(SPEC)
+
+
 def run_both(
     data: st.DataObject, config: ClusterConfig, name: str, steps: int
 ) -> list[tuple[str, str]]:
     model = Model()
-    GEN.build_machine(model)
+    GEN.build_machine(model, spec_condition)
     ctx = Context(config, name)
     core = Driver(config, name)
     trace: list[tuple[str, str]] = []
@@ -78,7 +91,7 @@ def test_a_wrong_table_in_the_machine_is_caught(monkeypatch: pytest.MonkeyPatch)
     )
     monkeypatch.setattr(GEN, "TABLE", patched)
     model = Model()
-    GEN.build_machine(model)
+    GEN.build_machine(model, spec_condition)
     config = cluster(2)
     core = Driver(config, "b")
     ctx = Context(config, "b")
