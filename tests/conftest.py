@@ -14,7 +14,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="rewrite tests/golden/*.json from the scenario descriptions in test_golden.py",
+        help="rewrite tests/golden/*.txt from the scenario descriptions in test_golden.py",
     )
 
 

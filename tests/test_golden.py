@@ -1,22 +1,25 @@
 """The golden scenario corpus: input sequences and the events and effects they must produce.
 
-Each ``tests/golden/<name>.json`` holds a cluster config, the node's name and
+Each ``tests/golden/<name>.txt`` holds a cluster config, the node's name and
 a list of steps; a step is an input with the role, events and effects it must
-produce (JSON forms), or a restart (the process crashed; its log, possibly cut
-short, is replayed). The files are the spec: they are written by the scenario
-descriptions below only under ``pytest --update-golden`` and reviewed by hand.
+produce, or a restart (the process crashed; its log, possibly cut short, is
+replayed). The format (tests/golden_format.py) is datadriven-style text: one
+input per line, ``----``, then what it produces, one line each, so a change
+of behaviour is a diff a reviewer can read. The files are the spec: they are
+written by the scenario descriptions below only under ``pytest
+--update-golden``, and a test replays each file as it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from core_helpers import Driver, cluster
+from golden_format import GoldenFormatError, parse, render
 
 from hacore import codec
 from hacore import inputs as inp
@@ -770,11 +773,11 @@ def n3_manual_loser(s: Recorder) -> None:
 
 
 def _path(name: str) -> Path:
-    return GOLDEN / f"{name}.json"
+    return GOLDEN / f"{name}.txt"
 
 
 def _dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    return render(doc)
 
 
 def test_the_corpus_has_the_scenarios_the_issue_requires() -> None:
@@ -787,12 +790,12 @@ def test_the_corpus_has_the_scenarios_the_issue_requires() -> None:
 def test_every_golden_file_has_a_description_and_vice_versa(update_golden: bool) -> None:
     if update_golden:
         GOLDEN.mkdir(exist_ok=True)
-        for old in GOLDEN.glob("*.json"):
+        for old in GOLDEN.glob("*.txt"):
             if old.stem not in SCENARIOS:
                 old.unlink()
         for name, described in SCENARIOS.items():
             _path(name).write_text(_dump(described.build()), encoding="utf-8")
-    assert {p.stem for p in GOLDEN.glob("*.json")} == set(SCENARIOS)
+    assert {p.stem for p in GOLDEN.glob("*.txt")} == set(SCENARIOS)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -805,13 +808,27 @@ def test_scenario_description_produces_its_golden_file(name: str, update_golden:
     assert path.read_text(encoding="utf-8") == built
 
 
-@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.txt")), ids=lambda p: p.stem)
 def test_golden_file_replays_to_its_recorded_events_and_effects(path: Path) -> None:
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = parse(path.read_text(encoding="utf-8"), path.name)
     actual = run_file(doc)
     assert len(actual) == len(doc["steps"])
     for i, (want, got) in enumerate(zip(doc["steps"], actual, strict=True)):
         assert got == want, f"{path.name}: step {i} differs"
+
+
+def test_the_text_format_reads_back_what_it_wrote() -> None:
+    doc = SCENARIOS["crash-mid-plan-torn-log"].build()
+    assert parse(render(doc)) == doc
+
+
+def test_a_changed_line_of_a_golden_file_is_caught() -> None:
+    # An edit a reviewer could miss: one event's time off by one microsecond.
+    text = render(SCENARIOS["reference-failover"].build())
+    changed = text.replace("event vrrp-observed at=3000", "event vrrp-observed at=3001", 1)
+    assert changed != text
+    doc = parse(changed)
+    assert run_file(doc) != doc["steps"]
 
 
 def test_a_changed_expectation_is_caught() -> None:
@@ -819,3 +836,11 @@ def test_a_changed_expectation_is_caught() -> None:
     last = doc["steps"][-1]
     last["events"] = last["events"][:-1]
     assert run_file(doc) != doc["steps"]
+
+
+def test_a_malformed_golden_file_is_a_clear_error_naming_the_block() -> None:
+    text = render(SCENARIOS["reference-failover"].build())
+    booted = "role standby\nevent node-booted"
+    broken = text.replace(f"----\n{booted}", booted)
+    with pytest.raises(GoldenFormatError, match=r"block 0: expected an input, '----'"):
+        parse(broken, "reference-failover.txt")
