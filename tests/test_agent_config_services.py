@@ -23,7 +23,8 @@ def _datastore(tmp: Path, **over: object) -> str:
     values: dict[str, object] = {
         "adapter": "litestream",
         "database": f"{tmp}/k3s/state.db",
-        "replica_dir": f"{tmp}/replica",
+        "replica_dir": f"{tmp}/replica-a",
+        "restore_dir": f"{tmp}/replica-b",  # the peer's
         "socket": f"{tmp}/run/litestream.sock",
         "state_dir": f"{tmp}/ls",
         "quarantine_dir": f"{tmp}/q",
@@ -94,6 +95,7 @@ def test_the_datastore_defaults_to_disabled(tmp_path: Path) -> None:
     ("over", "key", "expected"),
     [
         ({"replica_dir": None}, "datastore.replica_dir", "a value when datastore.adapter"),
+        ({"restore_dir": None}, "datastore.restore_dir", "a value when datastore.adapter"),
         ({"database": None}, "datastore.database", "a value when datastore.adapter"),
         ({"adapter": "s3"}, "datastore.adapter", "one of 'disabled', 'litestream'"),
         ({"monitor_interval_ms": 5}, "datastore.monitor_interval_ms", "10..60000"),
@@ -111,6 +113,11 @@ def test_a_bad_datastore_value_names_its_key(
 def test_the_replica_must_not_be_the_database_s_directory(tmp_path: Path) -> None:
     err = _error(tmp_path, _datastore(tmp_path, replica_dir=f"{tmp_path}/k3s"))
     assert err.key == "datastore.replica_dir" and "other than the database" in err.expected
+
+
+def test_a_replica_both_nodes_write_is_refused(tmp_path: Path) -> None:
+    err = _error(tmp_path, _datastore(tmp_path, restore_dir=f"{tmp_path}/replica-a"))
+    assert err.key == "datastore.restore_dir" and "the peer's replica" in err.expected
 
 
 def test_litestream_managed_without_a_datastore_adapter_is_refused(tmp_path: Path) -> None:

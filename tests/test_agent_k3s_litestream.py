@@ -1,6 +1,6 @@
 """Two loopback agents with the real k3s datastore adapters wired in: the real
-litestream binary (one file replica both nodes share, as a shared mount
-would be) and the k3s STAND-IN (adapters/k3s/standin_server.py, NOT k3s:
+litestream binary (a file replica per node, each restoring from the peer's,
+as over a mount of the peer's disk) and the k3s STAND-IN (adapters/k3s/standin_server.py, NOT k3s:
 k3s cannot be installed here), driven by the agent's plans. Galera is off,
 so every status check is observed.
 
@@ -37,9 +37,11 @@ BUDGET_S = 90.0  # plan steps run real processes on a loaded 2-core machine
 class ServicePair(Pair):
     """A pair whose nodes each get their own datastore/k3s paths and ports."""
 
-    def __init__(self, tmp: Path, replica: Path, binary: str) -> None:
+    def __init__(self, tmp: Path, replica_b: Path, binary: str) -> None:
         super().__init__(tmp, services="k3s = true\nlitestream = true", step_timeout_s=30.0)
-        self.replica, self.binary = replica, binary
+        # b's replica holds the cluster's history (a restores from it first)
+        self.replicas = {"a": tmp / "replica-a", "b": replica_b}
+        self.binary = binary
         self.readyz = {"a": free_port(), "b": free_port()}
 
     def db(self, node: str) -> Path:
@@ -53,7 +55,8 @@ class ServicePair(Pair):
 [datastore]
 adapter = "litestream"
 database = "{self.db(node)}"
-replica_dir = "{self.replica}"
+replica_dir = "{self.replicas[node]}"
+restore_dir = "{self.replicas["b" if node == "a" else "a"]}"
 socket = "{d}/run/ls.sock"
 state_dir = "{d}/ls"
 quarantine_dir = "{d}/quarantine"
@@ -164,7 +167,7 @@ async def _run(p: ServicePair, seeded: set[int]) -> None:
     p.fifo("a", 'INSTANCE "VI_1" BACKUP 1')  # what keepalived does after the yield
     p.fifo("b", 'INSTANCE "VI_1" MASTER 100')
     await until(lambda: p.agents["b"].state.role is Role.ACTIVE, BUDGET_S)
-    # b's restore holds what a wrote before it stopped replicating (shipped on stop)
+    # b's restore (from a's replica) holds what a wrote before it stopped replicating
     assert seeded | {written} <= {r.id for r in kine.read_rows(p.db("b"))}
     await until(
         lambda: (

@@ -35,9 +35,11 @@ class DatastoreSection:
     """k3s's datastore and its litestream replica (``adapters.litestream``).
 
     ``adapter = "litestream"`` runs the real ``litestream replicate`` on
-    ``database`` into a file replica (``replica_dir``, the directory both
-    nodes share, e.g. a Gluster mount), restores from it in a promotion and
-    copies aside local rows the replica lacks before a restore or a demotion.
+    ``database`` into this node's file replica (``replica_dir``, e.g. on a
+    mount the peer can read), restores from the peer's (``restore_dir``) in a
+    promotion, and copies aside local rows the replica lacks before a restore
+    or a demotion. One writer per replica: a replica both nodes write is
+    refused.
     """
 
     adapter: str = doc(
@@ -54,9 +56,9 @@ class DatastoreSection:
         validator=check.abs_path,
     )
     restore_dir: str | None = doc(
-        "litestream: the replica a promotion restores from, the peer's replica_dir "
-        "(one writer per replica: two actives of a partition sharing one collide); "
-        "unset: replica_dir",
+        "litestream: the replica a promotion restores from: the peer's replica_dir"
+        " (required, and not replica_dir: two actives of a partition writing one"
+        " replica lose the loser's writes, docs/findings.md row 17)",
         default=None,
         validator=check.abs_path,
     )
@@ -94,8 +96,18 @@ class DatastoreSection:
     def __attrs_post_init__(self) -> None:
         if self.adapter == "disabled":
             return
-        _required("datastore", self.adapter, database=self.database, replica_dir=self.replica_dir)
+        _required(
+            "datastore",
+            self.adapter,
+            database=self.database,
+            replica_dir=self.replica_dir,
+            restore_dir=self.restore_dir,
+        )
         assert self.database is not None and self.replica_dir is not None
+        if self.restore_dir == self.replica_dir:
+            raise ConfigValueError(
+                "restore_dir", self.restore_dir, "the peer's replica, not this node's replica_dir"
+            )
         database = Path(self.database)
         if Path(self.replica_dir) in (database, database.parent):
             raise ConfigValueError(
