@@ -56,6 +56,23 @@ def converge(lab: E2ELab) -> None:
     _until(lambda: lab.readyz("a") == 200, "the stand-in ready on a")
 
 
+def _status(lab: E2ELab, name: str, want: int) -> str:
+    """``hacore status`` on ``name`` until it exits ``want`` (bounded)."""
+    out = ""
+
+    def exits() -> bool:
+        nonlocal out
+        result = lab.hacore(name, "status")
+        out = result.stdout + result.stderr
+        return result.returncode == want
+
+    try:
+        _until(exits, f"hacore status on {name} exiting {want}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last output:\n{out}") from None
+    return out
+
+
 def test_killing_the_active_moves_k3s_restored_from_the_replica(e2e: E2ELab) -> None:
     lab = e2e
     converge(lab)
@@ -64,6 +81,9 @@ def test_killing_the_active_moves_k3s_restored_from_the_replica(e2e: E2ELab) -> 
     acked = lab.put("a", [f"configmaps/before-{i}" for i in range(5)])
     assert len(acked) == 5, acked
     lab.wait_replica_level("a")  # shipped: these must survive the crash
+    for name in ("a", "b"):  # before: healthy from either node, the lag shown
+        out = _status(lab, name, 0)
+        assert "Replica lag (litestream on a): 0 revisions" in out, out
     late = lab.put("a", ["configmaps/late"])  # may or may not be shipped: litestream's lag
 
     lab.kill_node("a")
@@ -76,6 +96,8 @@ def test_killing_the_active_moves_k3s_restored_from_the_replica(e2e: E2ELab) -> 
     lost_late = {f"/registry/{k}" for k in late} - on_b
     assert lost_late <= {"/registry/configmaps/late"}  # only the unshipped tail may go
     assert lab.put("b", ["configmaps/after"]), "b's k3s takes writes"
+    after = _status(lab, "b", 1)  # after: b serves, a (every daemon) is gone: degraded
+    assert "Verdict: degraded" in after and "(not heard)" in after, after
     promotion = last_promotion(lab.log("b"))
     assert promotion is not None
     assert {"restore_k3s_db", "start_k3s", "start_replication"} <= set(promotion.steps)
