@@ -14,6 +14,10 @@ daemon of the active is SIGKILLed; the standby's event log gives:
   (replicate running and the replica level), and the rest;
 - total: SIGKILL -> the plan finished.
 
+Then (``--partition-trials``, default 5) availability-first's window of two
+k3s: a partition (nft, both ways) until the stand-in answers on both sides,
+and from the heal until the loser's ``stop_k3s`` completed (k3s on one node).
+
 Beside it, in the same process: the Master_Down_Interval for the lab's
 parameters (advert 0.1 s, the standby's priority 100) and the simulator's
 breakdown of the same failover (``active-crash`` at the same advert interval;
@@ -84,6 +88,42 @@ def real_trial(index: int) -> dict[str, float]:
         lab.down()
 
 
+def _stop_k3s_after(lab: E2ELab, name: str, since_us: int) -> int | None:
+    for m in lab.log(name):
+        if isinstance(m, ev.StepCompleted) and m.step.value == "stop_k3s" and m.at > since_us:
+            return m.at
+    return None
+
+
+def partition_trial(index: int) -> dict[str, float]:
+    """availability-first: a partition leaves k3s on both sides; how long after
+    the heal until it runs on one node only (the loser's stop_k3s completed)."""
+    d = Path("/run/hacore-lab-test") / f"e2e-split-{os.getpid()}-{index}-{time.monotonic_ns()}"
+    lab = E2ELab(d)
+    try:
+        for name in ("a", "b"):
+            lab.start_agent(name)
+        lab.lab.start_together()
+        lab.wait_roles({"a": "active", "b": "standby"}, BUDGET_S)
+        _until(lambda: lab.readyz("a") == 200, "the stand-in ready on a")
+        cut_at = time.time_ns() // 1000
+        lab.lab.partition([["a"], ["b"]])
+        _until(lambda: lab.readyz("b") == 200, "k3s on both sides")
+        both_at = time.time_ns() // 1000
+        lab.put("b", ["configmaps/b-side"])
+        lab.lab.heal()
+        healed_at = time.time_ns() // 1000
+        _until(lambda: _stop_k3s_after(lab, "b", healed_at) is not None, "k3s stopped on b")
+        stopped = _stop_k3s_after(lab, "b", healed_at)
+        assert stopped is not None
+        return {
+            "split_to_two_k3s": (both_at - cut_at) / 1e6,
+            "heal_to_one_k3s": (stopped - healed_at) / 1e6,
+        }
+    finally:
+        lab.down()
+
+
 def sim_trial(seed: int) -> dict[str, float]:
     crash_at = 40 * SECOND
     sim = make_simulation(
@@ -122,16 +162,20 @@ def medians(trials: list[dict[str, float]]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5, help="lab trials (default 5)")
+    parser.add_argument(
+        "--partition-trials", type=int, default=5, help="lab partition trials (default 5)"
+    )
     parser.add_argument("--sim-seeds", type=int, default=20, help="simulator seeds (default 20)")
     args = parser.parse_args()
-    if args.trials < 1 or args.sim_seeds < 1:
-        parser.error("--trials and --sim-seeds must be >= 1")
+    if args.trials < 1 or args.sim_seeds < 1 or args.partition_trials < 0:
+        parser.error("--trials and --sim-seeds must be >= 1, --partition-trials >= 0")
     if os.geteuid() != 0:
         print("e2e_failover: needs root (network namespaces, keepalived)", file=sys.stderr)
         return 2
     mdi = vrrp.master_down_interval_us(STANDBY_PRIORITY, ADVERT_US) / 1e6
     real = medians([real_trial(i) for i in range(args.trials)])
     sim = medians([sim_trial(seed) for seed in range(1, args.sim_seeds + 1)])
+    split = medians([partition_trial(i) for i in range(args.partition_trials)])
     print(f"trials: {args.trials} count")
     print(f"sim_seeds: {args.sim_seeds} count")
     print(f"load_average_1min: {os.getloadavg()[0]:.1f} load")
@@ -140,6 +184,8 @@ def main() -> int:
         print(f"real_{k}_median: {v:.3f} s")
     for k, v in sim.items():
         print(f"sim_{k}_median: {v:.3f} s")
+    for k, v in split.items():
+        print(f"real_partition_{k}_median: {v:.3f} s")
     print(f"real_detection_vs_master_down_interval: {real['detection'] / mdi:.2f} ratio")
     print(f"real_total_vs_sim_total: {real['total'] / sim['total']:.2f} ratio")
     return 0
