@@ -71,7 +71,9 @@ def litestream_binary() -> str:
 class E2ELab(AgentLab):
     """An AgentLab whose agents run k3s (the stand-in) and litestream."""
 
-    def __init__(self, state_dir: Path, *, step_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, state_dir: Path, *, step_timeout_s: float = 30.0, mode: str = "availability-first"
+    ) -> None:
         super().__init__(state_dir, services=SERVICES)
         names = [n.name for n in self.lab.state.nodes]
         # Each node replicates into its own replica and restores from its
@@ -84,6 +86,7 @@ class E2ELab(AgentLab):
             stand_in += ["--datastore", str(self.db(node.name)), "--port", str(READYZ_PORT)]
             text = (d / "agent.toml").read_text()
             text = text.replace("step_timeout_s = 5.0", f"step_timeout_s = {step_timeout_s}")
+            text = text.replace("[cluster]\n", f'[cluster]\nmode = "{mode}"\n', 1)
             text += f"""
 [datastore]
 adapter = "litestream"

@@ -127,6 +127,41 @@ def test_a_partition_with_k3s_writes_on_both_sides_keeps_every_acknowledged_obje
     missing = acked - kept - quarantined
     assert not missing, f"acknowledged objects neither kept nor quarantined: {sorted(missing)}"
     assert {f"/registry/{k}" for k in b_side} <= quarantined
+    _until(
+        lambda: (lab.http_code("a", "/active"), lab.http_code("b", "/active")) == (200, 503),
+        "/active 200 on a only",
+    )
+
+
+@pytest.fixture
+def safety_lab() -> Iterator[E2ELab]:
+    require_root_tools("ip", "nft", "keepalived")
+    litestream_binary()
+    d = Path("/run/hacore-lab-test") / f"e2e-safe-{os.getpid()}-{time.monotonic_ns()}"
+    lab = E2ELab(d, mode="safety-first")
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+@pytest.mark.slow
+def test_safety_first_never_runs_k3s_on_both_sides_of_a_partition(safety_lab: E2ELab) -> None:
+    lab = safety_lab
+    converge(lab)
+    lab.lab.partition([["a"], ["b"]])
+    # Neither side has a majority of two: b must not promote, so k3s never answers
+    # on b while a's still may. Sampled for a while, bounded.
+    seen: list[tuple[int, int]] = []
+    end = time.monotonic() + 15.0
+    while time.monotonic() < end:
+        seen.append((lab.readyz("a"), lab.readyz("b")))
+        assert seen[-1] != (200, 200), f"k3s answered on both sides: {seen}"
+    assert all(b != 200 for _a, b in seen), seen
+    assert lab.role("b") == "standby"
+    lab.lab.heal()
+    lab.wait_roles({"a": "active", "b": "standby"}, BUDGET_S)
+    _until(lambda: lab.readyz("a") == 200 and lab.readyz("b") == 0, "k3s on a only after the heal")
 
 
 @pytest.mark.slow
