@@ -414,5 +414,10 @@ async def test_status_during_a_failover_shows_the_plan_and_is_not_healthy(
     for node in "ab":
         rep = report(p.agents[node].status_doc(), 0.001)
         assert not [c for c in rep["checks"] if "plan in progress" in c["name"]]
-        # after: no longer degraded (Galera is a fake, so its checks cannot tell)
-        assert rep["verdict"] == "cannot tell", (node, rep["checks"])
+
+    # after: no longer degraded once both views settle (a loaded machine may take a
+    # heartbeat or two); Galera is a fake, so its checks cannot tell
+    def settled() -> bool:
+        return all(report(p.agents[n].status_doc(), 0)["verdict"] == "cannot tell" for n in "ab")
+
+    await until(settled, 30)
