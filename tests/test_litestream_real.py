@@ -3,6 +3,7 @@ disk, no network, a few seconds in all)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -94,6 +95,10 @@ def test_restore_quarantines_newer_local_objects_even_when_not_asked_first() -> 
         restored = port.restore_from_replica(key="r", deadline=_deadline(site))
         assert isinstance(restored, Done), restored
         assert "replica txid" in restored.detail and "integrity ok" in restored.detail
+        # The replica position of each verified restore is recorded with the step's key.
+        (line,) = [json.loads(x) for x in port.restore_journal.read_text().splitlines()]
+        assert line["key"] == "r" and line["installed"] and line["integrity_check"] == "ok"
+        assert f"replica txid {line['txid']}" in restored.detail and line["rows"] == 1
         assert site.local_ids() == {shipped}
         kept = {i for r in port.quarantine.receipts() for i in r.row_ids}
         assert kept == {newer}

@@ -9,6 +9,8 @@ running) is :class:`Failed`.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 import time
@@ -89,17 +91,44 @@ class LitestreamDatastore:
                     self.quarantine.keep(f"{key}/before-restore", self.database, newer, copy.txid)
                 position = f"replica txid {copy.txid:016x}, integrity ok, {len(restored)} rows"
                 if self.database.exists() and local == restored:
+                    self._journal(key, copy.txid, len(restored), installed=False)
                     return Done(detail=f"local database already holds the replica ({position})")
                 install(
                     copy.path,
                     self.database,
                     self.quarantine.root / f"sidecars-{uuid.uuid4().hex[:8]}",
                 )
+                self._journal(key, copy.txid, len(restored), installed=True)
                 return Done(detail=f"restored {position}")
             finally:
                 copy.path.unlink(missing_ok=True)
 
         return self._guarded("restore", op, deadline)
+
+    @property
+    def restore_journal(self) -> Path:
+        return self.replicator.state_dir / "restores.jsonl"
+
+    def _journal(self, key: str, txid: int, rows: int, *, installed: bool) -> None:
+        """One line per verified restore (the step's key, the replica position):
+        the plan's events say the step completed, this says from what."""
+        line = {
+            "key": key,
+            "at_us": self.clock_us(),
+            "replica": self.replicator.config.restore_url,
+            "txid": f"{txid:016x}",
+            "integrity_check": "ok",
+            "rows": rows,
+            "installed": installed,
+        }
+        fd = os.open(
+            self.restore_journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600
+        )
+        try:
+            os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def quarantine_newer_local(self, *, key: str, deadline: int) -> Outcome:
         def op(budget_s: float) -> Outcome:
