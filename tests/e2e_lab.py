@@ -72,9 +72,16 @@ class E2ELab(AgentLab):
     """An AgentLab whose agents run k3s (the stand-in) and litestream."""
 
     def __init__(
-        self, state_dir: Path, *, step_timeout_s: float = 30.0, mode: str = "availability-first"
+        self,
+        state_dir: Path,
+        *,
+        step_timeout_s: float = 30.0,
+        mode: str = "availability-first",
+        galera: bool = False,
     ) -> None:
-        super().__init__(state_dir, services=SERVICES)
+        # galera: real MariaDB Galera on both nodes through the real adapter
+        services = SERVICES + ("\ngalera = true" if galera else "")
+        super().__init__(state_dir, services=services, mariadb=galera)
         names = [n.name for n in self.lab.state.nodes]
         # Each node replicates into its own replica and restores from its
         # peer's (one writer per replica: a shared one breaks under a split).
@@ -219,6 +226,8 @@ poll_s = 0.3
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if self.galera is not None:
+            self.galera.server(name).kill()
         self.lab.kill(name)
         return at
 

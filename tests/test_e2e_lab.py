@@ -204,3 +204,35 @@ def _open_promotion(log: list[codec.Message], since_us: int) -> int | None:
     }
     open_plans -= {m.plan_id for m in log if isinstance(m, ev.PlanFinished)}
     return min(open_plans) if open_plans else None
+
+
+@pytest.fixture
+def galera_e2e() -> Iterator[E2ELab]:
+    require_root_tools("ip", "nft", "keepalived", "mariadbd", "mariadb-install-db", "rsync")
+    litestream_binary()
+    d = Path("/run/hacore-lab-test") / f"e2e-galera-{os.getpid()}-{time.monotonic_ns()}"
+    lab = E2ELab(d, galera=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+@pytest.mark.slow  # MariaDB install and SST: about a minute
+def test_killing_the_active_with_real_galera_too(galera_e2e: E2ELab) -> None:
+    lab = galera_e2e
+    converge(lab)
+    acked = lab.put("a", ["configmaps/with-galera"])
+    lab.wait_replica_level("a")
+    lab.kill_node("a")  # mariadbd included
+    lab.wait_roles({"b": "active"}, BUDGET_S)
+    _until(lambda: lab.readyz("b") == 200, "the stand-in ready on b")
+    assert {f"/registry/{k}" for k in acked} <= lab.objects("b")
+    promotion = last_promotion(lab.log("b"))
+    assert promotion is not None
+    assert {"restore_k3s_db", "start_k3s", "make_galera_primary", "start_replication"} <= set(
+        promotion.steps
+    )
+    doc = lab.status_doc("b")
+    assert doc is not None
+    assert doc["self"].get("galera_member") is True, doc["self"]
