@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import math
 import os
 import pstats
 import subprocess
@@ -35,14 +36,14 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sims.faults import SECOND, Fault
 from sims.run import make_simulation
 from sims.sim import SimParams
 
-# main just before issue 8 moved the simulator onto hacore.dispatch: the same
-# core and VRRP model, the simulator still with its own effect interpreter.
-BEFORE_REV = "70c0eb3"
+# main before issue 17 (simulator cost linear in the work) began.
+BEFORE_REV = "eda7a03"
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_EVENTS_PER_S = 200_000
 TARGET_SPEEDUP = 10_000
@@ -69,17 +70,38 @@ def day_schedule(hours: float, nodes: int) -> tuple[Fault, ...]:
     return tuple(faults)
 
 
+def checkpoints(hours: float) -> list[float]:
+    """Simulated hours at which the run's CPU time is read (for the growth fit)."""
+    marks = [h for h in (1.0, 2.0, 4.0, 8.0, 16.0) if h < hours]
+    return [*marks, hours]
+
+
+def growth_exponent(points: list[tuple[float, float]]) -> float:
+    """b of the least-squares fit cpu = a * hours^b (log-log); 1.0 is linear."""
+    xs = [math.log(h) for h, _ in points]
+    ys = [math.log(c) for _, c in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+
 def run_day(
     nodes: int, hours: float, profile: bool = False, write_s: float = 2.0
-) -> dict[str, float]:
+) -> dict[str, Any]:
     sched = day_schedule(hours, nodes)
     params = SimParams(write_interval_us=int(write_s * SECOND))
     sim = make_simulation("custom", 1, nodes=nodes, schedule=sched, params=params)
     sim.start()
     prof = cProfile.Profile() if profile else None
     wall = time.perf_counter()
+    cpu0 = time.process_time()
     if prof is not None:
         prof.enable()
+    # The same run, paused at each checkpoint to read the CPU time spent so far.
+    cpu_at: list[tuple[float, float]] = []
+    for h in checkpoints(hours):
+        sim.run_until(min(int(h * 3600 * SECOND), sim.end))
+        cpu_at.append((h, time.process_time() - cpu0))
     sim.run_until(sim.end)
     if prof is not None:
         prof.disable()
@@ -96,6 +118,7 @@ def run_day(
         "check_s": check_s,
         "ok": float(result.ok),
         "records": float(sum(len(v) for v in result.logs.values())),
+        "cpu_at": cpu_at,
     }
 
 
@@ -103,7 +126,7 @@ def run_day(
 _BEFORE_SCRIPT = """
 import json, sys, time
 sys.path.insert(0, ".")
-from benchmarks_day import day_schedule
+from benchmarks_day import day_schedule, checkpoints
 from sims.run import make_simulation
 from sims.sim import SimParams
 from sims.faults import SECOND
@@ -112,9 +135,15 @@ params = SimParams(write_interval_us=int(write_s * SECOND))
 sim = make_simulation("custom", 1, nodes=nodes, schedule=day_schedule(hours, nodes), params=params)
 sim.start()
 wall = time.perf_counter()
+cpu0 = time.process_time()
+cpu_at = []
+for h in checkpoints(hours):
+    sim.run_until(min(int(h * 3600 * SECOND), sim.end))
+    cpu_at.append((h, time.process_time() - cpu0))
 sim.run_until(sim.end)
 loop_s = time.perf_counter() - wall
-print(json.dumps({"events": sim.events, "loop_s": loop_s, "sim_s": sim.now / 1e6}))
+out = {"events": sim.events, "loop_s": loop_s, "sim_s": sim.now / 1e6, "cpu_at": cpu_at}
+print(json.dumps(out))
 """
 
 
@@ -133,12 +162,12 @@ def extract(rev: str, into: Path) -> None:
     # The workload's schedule, from this file: both sides run the same faults.
     source = Path(__file__).read_text(encoding="utf-8")
     start = source.index("def day_schedule")
-    end = source.index("def run_day")
+    end = source.index("def growth_exponent")
     header = "from sims.faults import SECOND, Fault\nMINUTE = 60 * SECOND\n\n\n"
     (into / "benchmarks_day.py").write_text(header + source[start:end], encoding="utf-8")
 
 
-def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict[str, float]:
+def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(tree)
     done = subprocess.run(  # noqa: S603 - our own interpreter, fixed argv
@@ -150,7 +179,7 @@ def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict
         check=True,
         timeout=1800,
     )
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -214,6 +243,18 @@ def main() -> int:
             f"(checks {r['check_s']:.2f} s; x{total_speedup / speedup:.2f} of loop-only)"
         )
         print(f"{tag} invariants: {'all hold' if r['ok'] else 'VIOLATED'}")
+        cpu_at: list[tuple[float, float]] = r["cpu_at"]
+        if len(cpu_at) >= 2:
+            b_exp = growth_exponent(cpu_at)
+            first_h, first_cpu = cpu_at[0]
+            last_h, last_cpu = cpu_at[-1]
+            per_first, per_all = first_cpu / first_h, last_cpu / last_h
+            print(
+                f"{tag} CPU growth exponent: {b_exp:.3f} (cpu ~ hours^b over "
+                f"{first_h:g}..{last_h:g} h; 1.000 is linear; CPU per hour "
+                f"{per_first:.3f} s over the first {first_h:g} h, "
+                f"{per_all:.3f} s over all {last_h:g} h: x{per_all / per_first:.2f})"
+            )
         if before_dir is not None:
             b = run_day_before(Path(before_dir.name), nodes, args.hours, write_s)
             b_eps = b["events"] / b["loop_s"]
@@ -225,6 +266,12 @@ def main() -> int:
                 f"{tag} speed-up before: {b['sim_s'] / b['loop_s']:,.0f} x real time; "
                 f"after/before: x{speedup / (b['sim_s'] / b['loop_s']):.2f}"
             )
+            b_at = [(float(h), float(c)) for h, c in b.get("cpu_at", [])]
+            if len(b_at) >= 2 and len(cpu_at) >= 2:
+                print(
+                    f"{tag} CPU growth exponent before: {growth_exponent(b_at):.3f}; "
+                    f"after - before: {growth_exponent(cpu_at) - growth_exponent(b_at):+.3f}"
+                )
     if before_dir is not None:
         before_dir.cleanup()
     try:

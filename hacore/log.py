@@ -159,7 +159,10 @@ def make_records(
 
 
 def verify_records(
-    node: str, records: Iterable[LogRecord], trusted: Sequence[LogRecord] = ()
+    node: str,
+    records: Iterable[LogRecord],
+    trusted: Sequence[LogRecord] = (),
+    after: LogRecord | None = None,
 ) -> int:
     """Check sequence and chain; return the count. Raises :class:`ChainError`.
 
@@ -168,9 +171,13 @@ def verify_records(
     position skips re-hashing, because a :class:`LogRecord` is frozen and
     still hashes as it did. Its sequence number and link are checked all the
     same, and any record that is not the very same object is hashed.
+
+    ``after`` (optional) is the checked record that ``records`` continue: the
+    first one must then be its successor (a tail check); the count is of
+    ``records`` only.
     """
-    prev = GENESIS_HASH
-    expected_seq = 1
+    prev = GENESIS_HASH if after is None else after.hash
+    expected_seq = 1 if after is None else after.seq + 1
     count = 0
     n_trusted = len(trusted)
     sha256 = hashlib.sha256
@@ -227,36 +234,72 @@ class EventLog(Protocol):
 class InMemoryLog:
     """The reference implementation of :class:`EventLog`, for tests and the simulator.
 
-    Restarts are cheap here, so a simulated day can restart nodes often:
-    ``verify`` re-hashes only records it did not make or check before (see
-    :func:`verify_records`' ``trusted``), and :func:`replay_log` keeps a
-    :class:`Snapshot` at the head it replayed to, so the next recovery folds
-    only the records appended since.
+    Restarts are cheap here, so a simulated day can restart nodes often, and a
+    restart costs the tail since the last check, not the whole log:
+
+    * ``verify`` checks only the records after the last one this log made or
+      checked (``_checked`` records, the last of them kept as a tripwire: if
+      that very object is no longer in its place, the prefix was cut or
+      replaced and everything is checked again). A record edited in the
+      middle of the list behind the log's back is not looked at by
+      ``verify``; :meth:`verify_all` re-hashes every record (the simulator's
+      end-of-run replay invariant uses it).
+    * :func:`replay_log` starts from the log's :class:`Snapshot`, which the
+      node refreshes through :meth:`keep_snapshot` every ``snapshot_every``
+      records as it appends (and replay_log at the head it replayed to), so a
+      recovery folds at most that many records.
     """
+
+    snapshot_every = 1024
 
     def __init__(self, node: str) -> None:
         self.node = node
         self._records: list[LogRecord] = []
-        # Records whose hashes this log computed (append) or checked (verify),
-        # by position; compared by identity, so a record swapped in is re-hashed.
-        self._hashed: list[LogRecord] = []
+        # The first _checked records were made (append) or checked (verify) by
+        # this log; the last of them is _checked_head, compared by identity.
+        self._checked = 0
+        self._checked_head: LogRecord | None = None
         self.snapshot: Snapshot | None = None
 
     def append(self, entries: Sequence[codec.Message], epoch: int) -> list[LogRecord]:
-        head = self._records[-1].hash if self._records else GENESIS_HASH
-        new = make_records(self.node, len(self._records) + 1, head, epoch, entries)
-        if len(self._hashed) == len(self._records):
-            self._hashed.extend(new)
-        self._records.extend(new)
+        records = self._records
+        head = records[-1].hash if records else GENESIS_HASH
+        new = make_records(self.node, len(records) + 1, head, epoch, entries)
+        if self._checked == len(records) and new:
+            self._checked += len(new)
+            self._checked_head = new[-1]
+        records.extend(new)
         return new
 
     def records(self, since: int = 1) -> Iterator[LogRecord]:
         return iter(self._records[max(since, 1) - 1 :])
 
     def verify(self) -> int:
-        count = verify_records(self.node, self._records, self._hashed)
-        self._hashed = list(self._records)
+        """Check the records after the last checked one (see the class)."""
+        records = self._records
+        done, head = self._checked, self._checked_head
+        if done == 0 or done > len(records) or records[done - 1] is not head:
+            return self.verify_all()
+        if done < len(records):
+            verify_records(self.node, records[done:], after=head)
+            self._checked, self._checked_head = len(records), records[-1]
+        return len(records)
+
+    def verify_all(self) -> int:
+        """Re-hash and re-link every record, trusting nothing."""
+        records = self._records
+        count = verify_records(self.node, records)
+        self._checked = count
+        self._checked_head = records[-1] if records else None
         return count
+
+    def keep_snapshot(self, state: NodeState) -> None:
+        """``state`` is the fold of every record so far: keep it every ``snapshot_every``."""
+        records = self._records
+        snap = self.snapshot
+        if records and (snap is None or not 0 <= len(records) - snap.seq < self.snapshot_every):
+            head = records[-1]
+            self.snapshot = Snapshot(head.seq, head.hash, state)
 
     def __len__(self) -> int:
         return len(self._records)

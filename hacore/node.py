@@ -8,6 +8,8 @@ state is left as it was: the node never acts on a decision it did not persist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hacore import inputs as inp
 from hacore.config import ClusterConfig
 from hacore.context import Context
@@ -21,6 +23,12 @@ class Node:
         self.ctx = Context(config, name)
         self.log: EventLog = log if log is not None else InMemoryLog(name)
         self.state: NodeState = initial_state(config, name)
+        # An in-memory log keeps a snapshot of the state every so many records,
+        # so that a restart folds only the tail (Node.recover, replay_log). Only
+        # while self.state is the fold of the log: from an empty log, or recovered.
+        self._keep_snapshot: Callable[[NodeState], None] | None = None
+        if isinstance(self.log, InMemoryLog) and not len(self.log):
+            self._keep_snapshot = self.log.keep_snapshot
 
     @classmethod
     def recover(cls, config: ClusterConfig, name: str, log: EventLog) -> Node:
@@ -28,11 +36,15 @@ class Node:
 
         The chain is verified first; the state is then a replay of the log,
         from the log's snapshot when it keeps a valid one (the same state by
-        construction: see :class:`hacore.log.Snapshot`).
+        construction: see :class:`hacore.log.Snapshot`). Over an
+        :class:`~hacore.log.InMemoryLog` both cost the tail since the last
+        check and snapshot, not the whole log.
         """
         node = cls(config, name, log)
         log.verify()
         node.state = replay_log(name, log)
+        if isinstance(log, InMemoryLog):
+            node._keep_snapshot = log.keep_snapshot
         return node
 
     def handle(self, received: inp.Input) -> Decision:
@@ -42,4 +54,6 @@ class Node:
             # its EpochOpened record, so each record carries the epoch once applied.
             self.log.append([received, *decision.events], self.state.epoch)
             self.state = decision.state
+            if self._keep_snapshot is not None:
+                self._keep_snapshot(decision.state)
         return decision

@@ -220,7 +220,7 @@ def replay(sim: World) -> list[str]:
     for n in sim.data:
         records = list(n.log.records())
         try:
-            n.log.verify()
+            n.log.verify_all()
             state = replay_records(n.name, records)
             if n.core is not None and state != n.core.state:
                 details.append(f"{n.name}: replayed state differs from the live one")
