@@ -39,6 +39,16 @@ def unknown_peer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 # Heartbeats: the commonest input
 # ---------------------------------------------------------------------------
 
+# How far (in commits) a peer's position must have moved since its recorded
+# view for a heartbeat outside any episode to be recorded for that alone (the
+# table's position rule). The view's position lags the peer by less than this.
+POSITION_STEP = 64
+
+
+def _position_news(recorded: int, heard: int) -> bool:
+    """The position moved back, or forward by POSITION_STEP or more."""
+    return not 0 <= heard - recorded < POSITION_STEP
+
 
 def heartbeat_repeats_known_facts(
     ctx: Context,
@@ -59,8 +69,10 @@ def heartbeat_repeats_known_facts(
     input (:func:`hacore.decider.heartbeat_is_quiet`). ``False`` means "not
     sure": the later rules decide. It holds when, for the rules after it:
 
-    * the message equals the stored, reachable view of the peer (no
-      ``PeerObserved``);
+    * the message equals the stored, reachable view of the peer, or differs
+      only by a forward move of the peer's position below
+      :data:`POSITION_STEP`, which :func:`only_position_moved` ignores under
+      the next condition (no ``PeerObserved`` either way);
     * no contact episode is open and nothing is being judged (no
       ``ContactSynced``; no split-brain judgement can be made);
     * quorum is not lost (no ``QuorumRegained``) and, in safety-first mode
@@ -86,7 +98,7 @@ def heartbeat_repeats_known_facts(
         or not view.reachable
         or view.role is not role
         or view.epoch != epoch
-        or view.committed != committed
+        or _position_news(view.committed, committed)
         or view.changes != changes
         or view.follows != follows
     ):
@@ -118,6 +130,32 @@ def quiet_heartbeat(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     assert isinstance(i, inp.PeerHeard)
     return heartbeat_repeats_known_facts(
         ctx, state, i.peer, i.role, i.epoch, i.committed, i.changes, i.judging, i.follows
+    )
+
+
+def only_position_moved(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """The heartbeat's only news is a forward move of the peer's position below
+    :data:`POSITION_STEP`, and nothing is open that reads a peer's position: no
+    contact episode, no split-brain judgement on either side, no quorum loss."""
+    assert isinstance(i, inp.PeerHeard)
+    if (
+        i.judging
+        or state.judging
+        or state.quorum_lost
+        or state.committed_at_loss is not None
+        or state.split_committed is not None
+    ):
+        return False
+    view = state.peer(i.peer)
+    return (
+        view is not None
+        and view.reachable
+        and view.role is i.role
+        and view.epoch == i.epoch
+        and view.changes == i.changes
+        and view.follows == i.follows
+        and view.committed != i.committed
+        and not _position_news(view.committed, i.committed)
     )
 
 

@@ -63,6 +63,14 @@ The rules, in words
   what the node knows changes nothing; the cheapest rule, first in each cell,
   says so without trying the others (tests/test_quiet_heartbeat.py proves it
   equal to the rest of the cell).
+* Any node ignores a heartbeat whose only news is that the peer's business
+  position (``committed``) moved forward by less than
+  ``guards.POSITION_STEP`` commits, while no contact episode, split-brain
+  judgement or quorum loss is open: no rule reads a peer's position then (the
+  split-brain policies judge on facts frozen and advertised when an episode
+  opens, and every heartbeat of an episode is recorded). The peer's view lags
+  its position by less than the step, and the log grows with the episodes
+  and every ``POSITION_STEP`` commits, not with every client write.
 """
 
 from __future__ import annotations
@@ -115,15 +123,18 @@ IGNORE = Rule(g.always, None, a.ignore)
 # safe when one gets through.
 STRANGER = Rule(g.unknown_peer, None, a.ignore)
 QUIET = Rule(g.quiet_heartbeat, None, a.ignore)
+POSITION_ONLY = Rule(g.only_position_moved, None, a.ignore)
 
 
 def _peer_heard(role: Role, *rules: Rule) -> Cell:
     """A PeerHeard cell: quiet repeats first, strangers next, the role's own rules,
-    then the bookkeeping every role does the same way."""
+    then the bookkeeping every role does the same way (a small move of the
+    peer's position alone is not news)."""
     return (
         QUIET,
         STRANGER,
         *rules,
+        POSITION_ONLY,
         Rule(g.regains_quorum, role, a.regain_quorum),
         Rule(g.restores_contact, role, a.sync_contact),
         Rule(g.always, role, a.observe_peer),
@@ -279,6 +290,7 @@ def cell_of(role: Role, input_type: type[inp.Input]) -> Cell | None:
 
 __all__ = [
     "IGNORE",
+    "POSITION_ONLY",
     "QUIET",
     "STRANGER",
     "TABLE",

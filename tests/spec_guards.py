@@ -139,19 +139,42 @@ def _split_judge_armed(state: NodeState) -> bool:
     return TimerPurpose.SPLIT_JUDGE in {t.purpose for t in state.timers}
 
 
+STEP = 64  # the position step of the table's header
+
+
+def _only_position(ctx: Context, state: NodeState, i: Any) -> bool:
+    """Everything the same but a position a little ahead, and nothing pending."""
+    view = {p.name: p for p in state.peers}.get(i.peer)
+    if view is None or not view.reachable or _pending(state, i):
+        return False
+    rest = (view.role, view.epoch, view.changes, view.follows)
+    return rest == (i.role, i.epoch, i.changes, i.follows) and (
+        view.committed < i.committed < view.committed + STEP
+    )
+
+
+def _pending(state: NodeState, i: Any) -> bool:
+    return bool(
+        i.judging
+        or state.judging
+        or state.quorum_lost
+        or state.committed_at_loss is not None
+        or state.split_committed is not None
+    )
+
+
 def _quiet(ctx: Context, state: NodeState, i: Any) -> bool:
-    """A heartbeat that repeats the stored view while nothing is pending, and that
-    none of the role's own rules could act on."""
+    """A heartbeat that repeats the stored view (up to a position a little ahead)
+    while nothing is pending, and that none of the role's own rules could act on."""
     view = {p.name: p for p in state.peers}.get(i.peer)
     if view is None or not view.reachable:
         return False
-    same = (view.role, view.epoch, view.committed, view.changes, view.follows) == (
+    same = (view.role, view.epoch, view.changes, view.follows) == (
         i.role,
         i.epoch,
-        i.committed,
         i.changes,
         i.follows,
-    )
+    ) and (view.committed == i.committed or _only_position(ctx, state, i))
     pending = (
         i.judging
         or state.judging
@@ -176,6 +199,7 @@ SPEC: dict[str, Spec] = {
         i.peer == ctx.node or (i.peer != ctx.config.witness and not _is_data_node(ctx, i.peer))
     ),
     "quiet_heartbeat": _quiet,
+    "only_position_moved": _only_position,
     "regains_quorum": lambda ctx, state, i: state.quorum_lost and _quorum(ctx, state, i),
     "restores_contact": lambda ctx, state, i: (
         (state.committed_at_loss is not None or state.split_committed is not None)

@@ -25,6 +25,9 @@ from hacore.roles import Mode, PeerRole, Policy, Role
 from hacore.state import NodeState
 from hacore.table import QUIET, TABLE
 
+STEP = guards.POSITION_STEP
+POSITION_MOVES = (0, 0, 0, 1, 7, STEP - 1, STEP, STEP + 3, -1)
+
 
 def full_table_decision(ctx: Context, state: NodeState, received: inp.PeerHeard) -> list[ev.Event]:
     """The cell's rules after the quiet rule, in order: the plain path."""
@@ -77,7 +80,9 @@ def quiet_candidates(draw: st.DrawFn) -> tuple[Context, NodeState, inp.PeerHeard
         peer=view.name,
         role=view.role if exact else draw(st.sampled_from(list(PeerRole))),
         epoch=view.epoch if exact else draw(st.integers(0, 50)),
-        committed=view.committed,
+        # The same position, or moved (a small step forward is ignored outside
+        # episodes by only_position_moved, which the quiet rule answers too).
+        committed=view.committed + draw(st.sampled_from(POSITION_MOVES)),
         changes=view.changes,
         judging=False if calm else draw(st.booleans()),
         follows=(
