@@ -24,7 +24,9 @@ accepts, from any other loss, which is a violation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, overload
 
 from hacore.ports import Done, Failed, Outcome, Uncertain
 from hacore.roles import Role
@@ -38,6 +40,77 @@ if TYPE_CHECKING:
 NO_ANSWER = Uncertain("no answer before the deadline")
 
 SEED_OBJECT = 0  # the install-time state every database and replica starts with
+
+
+class ListIndex:
+    """Where each object first appears in one database list, indexed as it grows.
+
+    A database list is only ever appended to (a restore gives the node a new
+    list), so positions never change: the index catches up with the appends
+    when asked, and "is ``k`` among the first ``n`` objects" is one lookup.
+    """
+
+    __slots__ = ("count", "first", "items")
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+        self.first: dict[int, int] = {}
+        self.count = 0
+
+    def among_first(self, k: object, length: int) -> bool:
+        items, first = self.items, self.first
+        if self.count < len(items):
+            for i in range(self.count, len(items)):
+                first.setdefault(items[i], i)
+            self.count = len(items)
+        at = first.get(k) if isinstance(k, int) else None
+        return at is not None and at < length
+
+
+class Capture(Sequence[int]):
+    """What one litestream capture holds: the first ``length`` objects of a database.
+
+    A capture shares the database list instead of copying it (its first
+    ``length`` objects never change, see :class:`ListIndex`): a capture and
+    its landing cost O(1), not O(database) every monitor interval (a day of
+    client writes made those copies quadratic), and membership is a lookup.
+    A replica is a capture (or, as set up and in tests, a plain list).
+    """
+
+    __slots__ = ("length", "source")
+
+    def __init__(self, source: ListIndex, length: int) -> None:
+        self.source = source
+        self.length = length
+
+    @property
+    def items(self) -> list[int]:
+        return self.source.items
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        return islice(self.source.items, self.length)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        return self.source.items[: self.length][index]
+
+    def __contains__(self, value: object) -> bool:
+        return self.source.among_first(value, self.length)
+
+
+def capture_of(n: SimNode) -> Capture:
+    """A capture of ``n``'s database as it stands (its index made or reused)."""
+    index = n.k3s_index
+    if not isinstance(index, ListIndex) or index.items is not n.k3s_db:
+        index = ListIndex(n.k3s_db)
+        n.k3s_index = index
+    return Capture(index, len(n.k3s_db))
 
 
 class SimK3s:
@@ -85,7 +158,7 @@ class SimK3s:
         if n.litestream_on:
             self._captured[n.index] = len(n.k3s_db)
             for peer in self._reachable(n):
-                peer.replica = list(n.k3s_db)
+                peer.replica = capture_of(n)
         n.litestream_on = False
 
     def _reachable(self, n: SimNode) -> list[SimNode]:
@@ -103,14 +176,14 @@ class SimK3s:
             return
         w = self.w
         self._captured[index] = len(n.k3s_db)
-        snapshot = tuple(n.k3s_db)
+        snapshot = capture_of(n)
         lo, hi = w.p.litestream_ship_us
         for peer in self._reachable(n):
             delay = self.rng.draw(lo, hi)
             w.push(w.now + delay, self._landed, (index, inc, gen, peer.index, peer.inc, snapshot))
         w.push(w.now + w.p.litestream_monitor_us, self._capture, arg)
 
-    def _landed(self, arg: tuple[int, int, int, int, int, tuple[int, ...]]) -> None:
+    def _landed(self, arg: tuple[int, int, int, int, int, Capture]) -> None:
         index, inc, gen, peer_index, peer_inc, snapshot = arg
         sender = self._running(index, inc, gen)
         peer = self.w.nodes[peer_index]
@@ -118,7 +191,7 @@ class SimK3s:
         if sender is None or not (peer.up and peer.inc == peer_inc):
             return
         if self.w.connected(sender, peer):
-            peer.replica = list(snapshot)
+            peer.replica = snapshot
 
     def crashed(self, n: SimNode) -> None:
         """``n`` crashed (before its state is cleared): what only it held is lost
@@ -191,10 +264,29 @@ class DatastoreFake:
         return Done()
 
     def _quarantine_newer(self, n: SimNode) -> None:
-        replicated = set(n.replica)
-        for k in n.k3s_db:
+        # Objects compared before against an earlier capture of the same
+        # database list need no new look: the replica now holds that capture's
+        # objects and more (the list only grows), and those it lacked then are
+        # quarantined already (the set only grows). So each call looks at the
+        # objects written since the last one, not at the whole database.
+        db, replica = n.k3s_db, n.replica
+        start = 0
+        seen = n.k3s_compared
+        if (
+            seen is not None
+            and seen[0] is db
+            and isinstance(replica, Capture)
+            and seen[1] is replica.items
+            and replica.length >= seen[2]
+        ):
+            start = seen[3]
+        replicated = replica if isinstance(replica, Capture) else set(replica)
+        quarantined = self.k3s.quarantined
+        for k in db[start:]:
             if k not in replicated and k != SEED_OBJECT:
-                self.k3s.quarantined.add(k)
+                quarantined.add(k)
+        if isinstance(replica, Capture):
+            n.k3s_compared = (db, replica.items, replica.length, len(db))
 
 
 class K3sFake:

@@ -3,7 +3,7 @@ up) and the volatile and on-disk state of its simulated services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hacore import vrrp
@@ -86,7 +86,12 @@ class SimNode:
         # k3s + litestream
         self.k3s_running = False
         self.k3s_db: list[int] = []
-        self.replica: list[int] = []
+        # What litestream last delivered here (a sims.k3s.Capture, or a list).
+        self.replica: Sequence[int] = []
+        # (database list, replica list, replica length, objects compared): how far
+        # the last quarantine compared this database with a capture of that list.
+        self.k3s_compared: tuple[list[int], list[int], int, int] | None = None
+        self.k3s_index: object = None  # the sims.k3s.ListIndex of k3s_db, made on demand
         self.litestream_on = False
         # Gluster
         self.gl_pending = 0
