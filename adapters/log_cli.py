@@ -258,9 +258,12 @@ def _replay(store: SqliteStore, args: argparse.Namespace, out: TextIO, err: Text
         try:
             count = store.verify_node(node)
             # Only the verified prefix: a live writer may have appended since.
-            records = list(itertools.islice(store.upcast_records(node), count))
-            state = replay_records(node, records)
-            mismatches = redecide(Context(config, node), records)
+            # Two streaming passes (read page by page), never the whole log in
+            # memory: a store of millions of records replays in constant memory.
+            state = replay_records(node, itertools.islice(store.upcast_records(node), count))
+            mismatches = redecide(
+                Context(config, node), itertools.islice(store.upcast_records(node), count)
+            )
         except ChainError as exc:
             failed = True
             rows.append((node, "-", "-", "-", "-", "-", "log does not verify"))

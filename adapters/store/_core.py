@@ -36,7 +36,7 @@ import os
 import socket
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from adapters.store.errors import (
@@ -122,6 +122,10 @@ SELECT_RECORDS_PAGE = (
 SELECT_BATCHES = (
     "SELECT first_seq, last_seq, head_hash FROM batches WHERE node = ? ORDER BY last_seq"
 )
+SELECT_LAST_BATCH = (
+    "SELECT first_seq, last_seq, head_hash FROM batches WHERE node = ? "
+    "ORDER BY last_seq DESC LIMIT 1"
+)
 SELECT_NODES = "SELECT node FROM records UNION SELECT node FROM batches ORDER BY 1"
 SELECT_EVENTS = (
     "SELECT type, v, payload FROM records WHERE node = ? AND kind = 'event' ORDER BY seq"
@@ -203,29 +207,62 @@ def is_empty_database(conn: sqlite3.Connection) -> bool:
 
 
 def check_node_log(
-    node: str, records: Sequence[LogRecord], batches: Sequence[tuple[int, int, str]]
+    node: str, records: Iterable[LogRecord], batches: Iterable[tuple[int, int, str]]
 ) -> Head:
     """Verify one node's records against the chain and the commit markers.
 
     Returns the verified head. Raises :class:`CorruptLogError` (anything in the
     middle) or :class:`TornTailError` (only the last batch is incomplete).
+
+    One pass over both, in seq order, holding neither (``hacore log verify``
+    of a store of millions of records runs in constant memory): a bad record
+    is reported as soon as it is met; the markers' problems are kept and
+    reported once every record verified, in the order the checks were always
+    made (marker sequence, then missing or unmarked records, then a marker
+    whose head differs from its record's hash).
     """
-    for r in records:
-        if r.node != node:
-            raise CorruptLogError(node, r.seq, f"record belongs to node {r.node!r}")
-    try:
-        count = verify_records(node, records)
-    except ChainError as exc:
-        raise CorruptLogError(node, exc.seq, exc.reason) from None
+    marks = iter(batches)
+    pending = next(marks, None)  # the next marker, by last seq
+    last_mark: tuple[int, int, str] | None = None
     expected_first = 1
-    for first, last, _head in batches:
-        if first != expected_first or last < first:
-            raise CorruptLogError(
-                node, expected_first, f"commit markers broken (batch {first}..{last})"
-            )
-        expected_first = last + 1
-    marked = batches[-1][1] if batches else 0
-    last_first = batches[-1][0] if batches else 1
+    broken: tuple[int, str] | None = None  # the first marker out of sequence
+    mismatch = 0  # the first marker whose head is not its record's hash
+
+    def markers_up_to(seq: int, record_hash: str | None) -> None:
+        nonlocal pending, last_mark, expected_first, broken, mismatch
+        while pending is not None and (record_hash is None or pending[1] <= seq):
+            first, last, head = pending
+            if broken is None and (first != expected_first or last < first):
+                broken = (expected_first, f"commit markers broken (batch {first}..{last})")
+            expected_first = last + 1
+            if last == seq and record_hash is not None and head != record_hash and not mismatch:
+                mismatch = seq
+            last_mark, pending = pending, next(marks, None)
+
+    head = GENESIS_HASH
+
+    def checked() -> Iterator[LogRecord]:
+        # verify_records asks for the next record only once it has checked this
+        # one: the code after ``yield`` sees records whose chain verified.
+        nonlocal head
+        for r in records:
+            if r.node != node:
+                raise CorruptLogError(node, r.seq, f"record belongs to node {r.node!r}")
+            yield r
+            head = r.hash
+            markers_up_to(r.seq, r.hash)
+
+    try:
+        count = verify_records(node, checked())
+    except ChainError as exc:
+        if isinstance(exc, CorruptLogError):
+            raise
+        raise CorruptLogError(node, exc.seq, exc.reason) from None
+    markers_up_to(count, None)  # markers past the last record
+    if broken is not None:
+        raise CorruptLogError(node, *broken)
+    marked = last_mark[1] if last_mark else 0
+    last_first = last_mark[0] if last_mark else 1
     if count > marked:
         raise TornTailError(
             node,
@@ -243,10 +280,9 @@ def check_node_log(
         raise CorruptLogError(
             node, count + 1, f"records {count + 1}..{marked} are missing (log truncated)"
         )
-    for _first, last, head in batches:
-        if records[last - 1].hash != head:
-            raise CorruptLogError(node, last, "commit marker does not match the record's hash")
-    return (count, records[-1].hash) if records else EMPTY_HEAD
+    if mismatch:
+        raise CorruptLogError(node, mismatch, "commit marker does not match the record's hash")
+    return (count, head) if count else EMPTY_HEAD
 
 
 def torn_cut(node: str, records_count: int, batches: Sequence[tuple[int, int, str]]) -> int:

@@ -176,13 +176,13 @@ class SqliteStore:
         self._read_begin()
         try:
             for node in self.nodes():
-                records, batches = self._load(node)
+                records, batches = self._stream(node)
                 try:
                     self._verified[node] = core.check_node_log(node, records, batches)
                 except TornTailError as exc:
                     if not repair:
                         raise
-                    torn.append((exc, core.torn_cut(node, len(records), batches)))
+                    torn.append((exc, self._torn_cut(node)))
         finally:
             self._read_end()
         if torn:
@@ -190,8 +190,13 @@ class SqliteStore:
             self._exec_write(self._drop_tails, torn)
             self.repairs.extend(error for error, _ in torn)
             for dropped, _ in torn:
-                records, batches = self._load(dropped.node)
-                self._verified[dropped.node] = core.check_node_log(dropped.node, records, batches)
+                self._read_begin()
+                try:
+                    records, batches = self._stream(dropped.node)
+                    head = core.check_node_log(dropped.node, records, batches)
+                finally:
+                    self._read_end()
+                self._verified[dropped.node] = head
 
     def _drop_tails(self, torn: list[tuple[TornTailError, int]]) -> None:
         for exc, cut in torn:
@@ -200,13 +205,38 @@ class SqliteStore:
                 "DELETE FROM batches WHERE node = ? AND last_seq >= ?", (exc.node, cut)
             )
 
-    def _load(self, node: str) -> tuple[list[LogRecord], list[tuple[int, int, str]]]:
+    def _stream(self, node: str) -> tuple[Iterator[LogRecord], Iterator[tuple[int, int, str]]]:
+        """The node's records and commit markers, in seq order, read page by page
+        (inside the caller's read snapshot): a check holds neither in memory."""
+
+        def pages(sql: str) -> Iterator[list[Any]]:
+            try:
+                cursor = self._conn.execute(sql, (node,))
+                while rows := cursor.fetchmany(core.PAGE):
+                    yield rows
+            except core.SQLITE_ERRORS as exc:
+                raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
+
+        def records() -> Iterator[LogRecord]:
+            for rows in pages(core.SELECT_RECORDS):
+                yield from core.records_from_rows(node, rows)
+
+        def batches() -> Iterator[tuple[int, int, str]]:
+            for rows in pages(core.SELECT_BATCHES):
+                yield from core.batches_from_rows(node, rows)
+
+        return records(), batches()
+
+    def _torn_cut(self, node: str) -> int:
+        """:func:`core.torn_cut` from the record count and the last marker."""
         try:
-            rows = self._conn.execute(core.SELECT_RECORDS, (node,)).fetchall()
-            marks = self._conn.execute(core.SELECT_BATCHES, (node,)).fetchall()
+            (count,) = self._conn.execute(
+                "SELECT count(*) FROM records WHERE node = ?", (node,)
+            ).fetchone()
+            last = self._conn.execute(core.SELECT_LAST_BATCH, (node,)).fetchone()
         except core.SQLITE_ERRORS as exc:
             raise core.map_sqlite_error(exc, self.path, f"read node {node}") from None
-        return core.records_from_rows(node, rows), core.batches_from_rows(node, marks)
+        return core.torn_cut(node, int(count), core.batches_from_rows(node, [last] if last else []))
 
     def _read_begin(self) -> None:
         try:
@@ -309,10 +339,10 @@ class SqliteStore:
         """Verify one node's log now; return its record count."""
         self._read_begin()
         try:
-            records, batches = self._load(node)
+            records, batches = self._stream(node)
+            head = core.check_node_log(node, records, batches)
         finally:
             self._read_end()
-        head = core.check_node_log(node, records, batches)
         self._verified[node] = head
         return head[0]
 
