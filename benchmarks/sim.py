@@ -47,6 +47,7 @@ BEFORE_REV = "eda7a03"
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_EVENTS_PER_S = 200_000
 TARGET_SPEEDUP = 10_000
+TARGET_PEAK_MIB = 300  # the 5-node day with writes (issue 17)
 MINUTE = 60 * SECOND
 
 
@@ -124,7 +125,7 @@ def run_day(
 
 # Runs one day on another revision's tree (cwd): the same workload as run_day.
 _BEFORE_SCRIPT = """
-import json, sys, time
+import json, resource, sys, time
 sys.path.insert(0, ".")
 from benchmarks_day import day_schedule, checkpoints
 from sims.run import make_simulation
@@ -142,7 +143,10 @@ for h in checkpoints(hours):
     cpu_at.append((h, time.process_time() - cpu0))
 sim.run_until(sim.end)
 loop_s = time.perf_counter() - wall
+sim.finish(loop_s)  # the end-of-run checks, as hacore simulate runs them
+mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {"events": sim.events, "loop_s": loop_s, "sim_s": sim.now / 1e6, "cpu_at": cpu_at}
+out["maxrss_mib"] = mib
 print(json.dumps(out))
 """
 
@@ -167,20 +171,28 @@ def extract(rev: str, into: Path) -> None:
     (into / "benchmarks_day.py").write_text(header + source[start:end], encoding="utf-8")
 
 
-def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict[str, Any]:
+def run_day_child(
+    code: Path, workdir: Path, nodes: int, hours: float, write_s: float
+) -> dict[str, Any]:
+    """One day in a fresh interpreter on the ``code`` tree (``workdir`` holds
+    ``benchmarks_day.py``): its loop, end checks and peak resident set."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(tree)
+    env["PYTHONPATH"] = os.pathsep.join([str(workdir), str(code)])
     done = subprocess.run(  # noqa: S603 - our own interpreter, fixed argv
         [sys.executable, "-c", _BEFORE_SCRIPT, str(nodes), str(hours), str(write_s)],
-        cwd=tree,
+        cwd=workdir,
         env=env,
         capture_output=True,
         text=True,
         check=True,
-        timeout=1800,
+        timeout=3600,
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def run_day_before(tree: Path, nodes: int, hours: float, write_s: float) -> dict[str, Any]:
+    return run_day_child(tree, tree, nodes, hours, write_s)
 
 
 def fuzz_throughput(examples: int) -> float:
@@ -212,7 +224,21 @@ def main() -> int:
         help=f"also run each day on this revision and print the ratio (default {BEFORE_REV}; "
         "'none' to skip)",
     )
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="also run each day (and its end checks) in a fresh interpreter on this tree "
+        "and print its peak resident set, beside the --before revision's",
+    )
     args = ap.parse_args()
+    after_dir: tempfile.TemporaryDirectory[str] | None = None
+    if args.memory:
+        after_dir = tempfile.TemporaryDirectory(prefix="hacore-bench-after-")
+        source = Path(__file__).read_text(encoding="utf-8")
+        start, end = source.index("def day_schedule"), source.index("def growth_exponent")
+        header = "from sims.faults import SECOND, Fault\nMINUTE = 60 * SECOND\n\n\n"
+        day = header + source[start:end]
+        (Path(after_dir.name) / "benchmarks_day.py").write_text(day, encoding="utf-8")
     before_dir: tempfile.TemporaryDirectory[str] | None = None
     if args.before != "none":
         before_dir = tempfile.TemporaryDirectory(prefix="hacore-bench-before-")
@@ -255,6 +281,15 @@ def main() -> int:
                 f"{per_first:.3f} s over the first {first_h:g} h, "
                 f"{per_all:.3f} s over all {last_h:g} h: x{per_all / per_first:.2f})"
             )
+        mem_after: float | None = None
+        if after_dir is not None:
+            m = run_day_child(ROOT, Path(after_dir.name), nodes, args.hours, write_s)
+            mem_after = float(m["maxrss_mib"])
+            print(
+                f"{tag} peak RSS: {mem_after:,.0f} MiB (fresh interpreter, loop and end checks; "
+                f"x{mem_after / TARGET_PEAK_MIB:.2f} of the {TARGET_PEAK_MIB} MiB target "
+                "set for the 5-node day)"
+            )
         if before_dir is not None:
             b = run_day_before(Path(before_dir.name), nodes, args.hours, write_s)
             b_eps = b["events"] / b["loop_s"]
@@ -266,6 +301,11 @@ def main() -> int:
                 f"{tag} speed-up before: {b['sim_s'] / b['loop_s']:,.0f} x real time; "
                 f"after/before: x{speedup / (b['sim_s'] / b['loop_s']):.2f}"
             )
+            if mem_after is not None and "maxrss_mib" in b:
+                print(
+                    f"{tag} peak RSS before: {b['maxrss_mib']:,.0f} MiB; "
+                    f"after/before: x{mem_after / b['maxrss_mib']:.2f}"
+                )
             b_at = [(float(h), float(c)) for h, c in b.get("cpu_at", [])]
             if len(b_at) >= 2 and len(cpu_at) >= 2:
                 print(
@@ -274,6 +314,8 @@ def main() -> int:
                 )
     if before_dir is not None:
         before_dir.cleanup()
+    if after_dir is not None:
+        after_dir.cleanup()
     try:
         spm = fuzz_throughput(args.fuzz_examples)
     except ImportError:

@@ -42,75 +42,40 @@ NO_ANSWER = Uncertain("no answer before the deadline")
 SEED_OBJECT = 0  # the install-time state every database and replica starts with
 
 
-class ListIndex:
-    """Where each object first appears in one database list, indexed as it grows.
-
-    A database list is only ever appended to (a restore gives the node a new
-    list), so positions never change: the index catches up with the appends
-    when asked, and "is ``k`` among the first ``n`` objects" is one lookup.
-    """
-
-    __slots__ = ("count", "first", "items")
-
-    def __init__(self, items: list[int]) -> None:
-        self.items = items
-        self.first: dict[int, int] = {}
-        self.count = 0
-
-    def among_first(self, k: object, length: int) -> bool:
-        items, first = self.items, self.first
-        if self.count < len(items):
-            for i in range(self.count, len(items)):
-                first.setdefault(items[i], i)
-            self.count = len(items)
-        at = first.get(k) if isinstance(k, int) else None
-        return at is not None and at < length
-
-
 class Capture(Sequence[int]):
     """What one litestream capture holds: the first ``length`` objects of a database.
 
-    A capture shares the database list instead of copying it (its first
-    ``length`` objects never change, see :class:`ListIndex`): a capture and
-    its landing cost O(1), not O(database) every monitor interval (a day of
-    client writes made those copies quadratic), and membership is a lookup.
-    A replica is a capture (or, as set up and in tests, a plain list).
+    A database list is only ever appended to (a restore gives the node a new
+    list), so its first ``length`` objects never change and a capture can
+    share the list instead of copying it: a capture and its landing cost
+    O(1), not O(database) every monitor interval (a day of client writes made
+    those copies quadratic). A replica is a capture (or, as set up and in
+    tests, a plain list).
     """
 
-    __slots__ = ("length", "source")
+    __slots__ = ("items", "length")
 
-    def __init__(self, source: ListIndex, length: int) -> None:
-        self.source = source
+    def __init__(self, items: list[int], length: int) -> None:
+        self.items = items
         self.length = length
-
-    @property
-    def items(self) -> list[int]:
-        return self.source.items
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self) -> Iterator[int]:
-        return islice(self.source.items, self.length)
+        return islice(self.items, self.length)
 
     @overload
     def __getitem__(self, index: int) -> int: ...
     @overload
     def __getitem__(self, index: slice) -> list[int]: ...
     def __getitem__(self, index: int | slice) -> int | list[int]:
-        return self.source.items[: self.length][index]
-
-    def __contains__(self, value: object) -> bool:
-        return self.source.among_first(value, self.length)
+        return self.items[: self.length][index]
 
 
 def capture_of(n: SimNode) -> Capture:
-    """A capture of ``n``'s database as it stands (its index made or reused)."""
-    index = n.k3s_index
-    if not isinstance(index, ListIndex) or index.items is not n.k3s_db:
-        index = ListIndex(n.k3s_db)
-        n.k3s_index = index
-    return Capture(index, len(n.k3s_db))
+    """A capture of ``n``'s database as it stands."""
+    return Capture(n.k3s_db, len(n.k3s_db))
 
 
 class SimK3s:
@@ -268,7 +233,8 @@ class DatastoreFake:
         # database list need no new look: the replica now holds that capture's
         # objects and more (the list only grows), and those it lacked then are
         # quarantined already (the set only grows). So each call looks at the
-        # objects written since the last one, not at the whole database.
+        # objects written since the last one, and compares them as sets (C
+        # speed), not one by one.
         db, replica = n.k3s_db, n.replica
         start = 0
         seen = n.k3s_compared
@@ -280,11 +246,10 @@ class DatastoreFake:
             and replica.length >= seen[2]
         ):
             start = seen[3]
-        replicated = replica if isinstance(replica, Capture) else set(replica)
-        quarantined = self.k3s.quarantined
-        for k in db[start:]:
-            if k not in replicated and k != SEED_OBJECT:
-                quarantined.add(k)
+        if start < len(db):
+            missing = set(db[start:]).difference(replica)
+            missing.discard(SEED_OBJECT)
+            self.k3s.quarantined.update(missing)
         if isinstance(replica, Capture):
             n.k3s_compared = (db, replica.items, replica.length, len(db))
 

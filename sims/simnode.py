@@ -91,7 +91,6 @@ class SimNode:
         # (database list, replica list, replica length, objects compared): how far
         # the last quarantine compared this database with a capture of that list.
         self.k3s_compared: tuple[list[int], list[int], int, int] | None = None
-        self.k3s_index: object = None  # the sims.k3s.ListIndex of k3s_db, made on demand
         self.litestream_on = False
         # Gluster
         self.gl_pending = 0
