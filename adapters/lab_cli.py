@@ -1,6 +1,6 @@
 """``hacore lab ...``: a real keepalived cluster in network namespaces (needs root).
 
-    hacore lab up --nodes N [--witness] [--galera] [--advert-int S] [--name NAME]
+    hacore lab up --nodes N [--witness] [--galera] [--gluster] [--advert-int S] [--name NAME]
     hacore lab status [--json]
     hacore lab partition A,B|C       cut both directions between the groups
     hacore lab isolate NODE
@@ -35,6 +35,7 @@ from typing import Any
 
 from adapters.keepalived.config import ConfigError
 from adapters.lab.galera_cli import galera_status_lines, galera_up
+from adapters.lab.gluster import GlusterLab, gluster_status_lines
 from adapters.lab.lab import Lab, default_nodes
 from adapters.lab.net import LabError
 from hacore.timefmt import seconds
@@ -105,6 +106,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also run MariaDB Galera on every node, with --witness garbd on the witness"
         " (default: off)",
+    )
+    up.add_argument(
+        "--gluster",
+        action="store_true",
+        help="also run glusterd on every node: one trusted pool, a replica volume mounted on"
+        " each node (default: off)",
     )
     st = add("status", cmd_status, "nodes, VRRP states, VIP holder, cuts and loss rules")
     st.add_argument("--json", action="store_true", help="one JSON object (default: a table)")
@@ -207,6 +214,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         nodes = default_nodes(args.nodes, priorities)
     except LabError as exc:
         raise UsageError(str(exc)) from None
+    if args.gluster and args.nodes < 2:
+        raise UsageError("--gluster: a replica volume needs --nodes 2 or more")
     if args.state_dir is not None:
         why = _state_dir_problem(args.state_dir)
         if why:
@@ -223,10 +232,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     if args.galera:
         galera_up(lab, witness=args.witness)
+    if args.gluster:
+        gluster_up(lab)
     st = lab.status()
     print(f"lab {st['name']} up: prefix {st['prefix']}, master {', '.join(st['masters'])}")
     print(f"state: {st['state_dir']}")
     return 0
+
+
+def gluster_up(lab: Lab) -> GlusterLab:
+    """Start Gluster in a lab that is up; on failure the whole lab is taken down."""
+    try:
+        return GlusterLab.up(lab)
+    except BaseException:
+        lab.down()
+        raise
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -255,6 +275,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if st["split_brain"]:
         print(f"SPLIT BRAIN: masters {', '.join(st['masters'])}")
     for line in galera_status_lines(st):
+        print(line)
+    for line in gluster_status_lines(st):
         print(line)
     return 0
 

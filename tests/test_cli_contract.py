@@ -61,6 +61,7 @@ BAD: list[list[str]] = [
     ["log", "replay", "/dev/null"],
     ["lab"],
     ["lab", "up", "--nodes", "0"],
+    ["lab", "up", "--gluster", "--nodes", "1", "--state-dir", MISSING],
     ["lab", "up", "--state-dir", MISSING],
     ["lab", "up", "--name=a/b"],
     ["lab", "status", "--name", "a b"],

@@ -46,6 +46,7 @@ def test_start_force_brings_a_sigkilled_brick_back_and_errors_are_typed(node: Gl
         volume_status(node.cli, "nosuch", timeout_s=20)
 
 
+@pytest.mark.slow  # the two-node contract run (test_gluster_port_real.py) heals in the default run
 def test_heal_clears_the_entries_a_dead_brick_missed(node: GlusterNode) -> None:
     node.replica_volume("gv1", self_heal=True)
     mnt = node.mount("gv1")

@@ -783,6 +783,7 @@ class Lab:
             "cuts": self.state.cuts,
             "nodes": nodes,
             "galera": galera_status(self),
+            "gluster": gluster_status(self),
         }
 
     # --------------------------------------------------------------- down --
@@ -793,9 +794,12 @@ class Lab:
         A recorded PID that now belongs to another process (reused after a crash or a
         reboot) is not signalled; the returned list says which, empty when none."""
         from adapters.lab.galera import GaleraLab  # the Galera side stops first (its data too)
+        from adapters.lab.gluster import GlusterLab  # so does Gluster (mounts, bricks, data)
 
         galera = GaleraLab.load(self)
         problems: list[str] = galera.down() if galera is not None else []
+        gluster = GlusterLab.load(self)
+        problems += gluster.down() if gluster is not None else []
         for n in self.state.nodes:
             problem = self._keepalived_problem(n)
             if problem is None:
@@ -849,6 +853,14 @@ def galera_status(lab: Lab) -> list[dict[str, Any]] | None:
 
     galera = GaleraLab.load(lab)
     return galera.status() if galera is not None else None
+
+
+def gluster_status(lab: Lab) -> list[dict[str, Any]] | None:
+    """Each node's glusterd and bricks when the lab runs Gluster (adapters.lab.gluster)."""
+    from adapters.lab.gluster import GlusterLab
+
+    gluster = GlusterLab.load(lab)
+    return gluster.status() if gluster is not None else None
 
 
 def leftovers(prefix: str) -> list[str]:
