@@ -34,6 +34,10 @@ class Unreadable(GlusterError):
     """This copy cannot be read from here (so it cannot be quarantined from here)."""
 
 
+class NotSplit(GlusterError):
+    """The mount says this file is in no data or metadata split-brain."""
+
+
 class NotAFile(GlusterError):
     """The entry is a directory or another non-regular file: no content to keep."""
 
@@ -55,28 +59,40 @@ def local_path(brick_path: Path, entry: str) -> Path:
 
 
 def read_local_brick(brick_path: Path, entry: str) -> bytes:
+    if entry == "/":
+        raise NotAFile("/: the volume's root directory")
     path = local_path(brick_path, entry)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         raise NotAFile(f"{entry}: not on this brick ({path})") from None
     except OSError as exc:
         if os.path.islink(path):
             raise NotAFile(f"{entry}: a symbolic link on the brick") from None
         raise Unreadable(f"{entry}: {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotAFile(f"{entry}: not a regular file on the brick")
         if st.st_size > MAX_COPY:
             raise Unreadable(f"{entry}: {st.st_size} bytes, over the quarantine's {MAX_COPY}")
-        return f.read(MAX_COPY + 1)
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            return f.read(MAX_COPY + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
-# Run in the child: choose the brick, read, always drop the choice again.
+# Run in the child: check the file is in a data split-brain, choose the
+# brick, read, always drop the choice again. Exit 3: not in split-brain.
 _READ_CHOSEN = """
 import os, sys
 path, choice, cap = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+status = os.getxattr(path, "replica.split-brain-status")
+if b"data-split-brain:yes" not in status and b"metadata-split-brain:yes" not in status:
+    sys.stderr.write(status.decode(errors="replace") + "\\n")
+    sys.exit(3)
 os.setxattr(path, "replica.split-brain-choice", choice)
 try:
     with open(path, "rb") as f:
@@ -98,6 +114,8 @@ def read_through_mount(
     finished = run_bounded(argv, timeout_s=timeout_s)
     if finished is None:
         raise GlusterTimeout(f"read {entry} ({client}) through the mount: no answer in time")
+    if finished.returncode == 3:
+        raise NotSplit(f"{entry}: the mount says it is in no data split-brain")
     if finished.returncode != 0:
         why = finished.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
         raise Unreadable(f"{entry} ({client}) through the mount: {why[0][:200]}")

@@ -37,7 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.gluster.cli import GlusterCli, GlusterTimeout
-from adapters.gluster.copies import NotAFile, Unreadable, read_local_brick, read_through_mount
+from adapters.gluster.copies import (
+    NotAFile,
+    NotSplit,
+    Unreadable,
+    local_path,
+    read_local_brick,
+    read_through_mount,
+)
 from adapters.gluster.errors import GlusterError, GlusterOpError, GlusterXmlError
 from adapters.gluster.ops import start_dead_bricks, volume_status
 from adapters.gluster.quarantine import Quarantine
@@ -134,7 +141,9 @@ class GlusterPortAdapter:
         unreadable: list[str] = []
         resolved = 0
         quarantine = Quarantine(self.quarantine_root)
-        for entry in found.split_files():
+        for entry in found.to_resolve():
+            if self._local_dir(entry):
+                continue  # an entry split-brain clears once its files are resolved
             try:
                 for brick in info.bricks:
                     if brick == self.brick:
@@ -144,6 +153,8 @@ class GlusterPortAdapter:
                         timeout_s=d.left(),
                     )  # fmt: skip
                     quarantine.keep(entry, brick, copy, key)
+            except NotSplit:
+                continue  # pending on both bricks, but no split-brain: it heals
             except Unreadable as exc:
                 unreadable.append(f"{entry} ({exc})")
                 continue
@@ -157,9 +168,16 @@ class GlusterPortAdapter:
         self._heal_until_clean(d)
         return Done(detail=f"healed towards {self.brick}; {resolved} split-brain files resolved")
 
+    def _local_dir(self, entry: str) -> bool:
+        try:
+            return local_path(self.brick_path, entry).is_dir()
+        except Unreadable:
+            return False
+
     def _resolve(self, d: _Deadline, source: str, entry: str) -> int:
         """1 when ``entry`` was resolved from ``source``; 0 when the CLI refused
-        because it is no longer in split-brain (a self-heal got there first)."""
+        and it is not (or no longer) listed in split-brain: a gfid candidate that
+        was only pending, or a self-heal got there first."""
         try:
             resolve(self.cli, self.volume, source, entry, timeout_s=d.left())
         except GlusterTimeout:
@@ -224,7 +242,10 @@ class GlusterPortAdapter:
         if not peers:
             return Failed(f"volume {self.volume} has no brick but this node's")
         source = peers[0]
-        for entry in found.split_files():
+        resolved = sum(
             self._resolve(d, source, entry)
+            for entry in found.to_resolve()
+            if not self._local_dir(entry)
+        )
         self._heal_until_clean(d)
-        return Done(detail=f"resynced from {source}; {len(found.split_files())} files resolved")
+        return Done(detail=f"resynced from {source}; {resolved} split-brain files resolved")

@@ -7,11 +7,13 @@ Measured on GlusterFS 10.3 (replica 2, default options; docs/gluster.md):
   "Healed FILE."; a mount can read each brick's copy after
   ``setfattr replica.split-brain-choice VOL-client-N``;
 * the same *new* name created on both sides is a *gfid* split-brain
-  ("GFID split-brain resolved for file FILE"); the mount cannot read it at
-  all (EIO, the choice too), only the bricks hold the copies;
-* either lists the parent directory too (``/``), which the CLI cannot
-  resolve ("Lookup failed on /"): it clears once its files are resolved and
-  an index heal (``volume heal VOL``) has run;
+  ("GFID split-brain resolved for file FILE"); ``heal info split-brain``
+  does not list the file, only its parent directory (the file is pending on
+  both bricks in ``heal info``); the mount cannot read it at all (EIO, the
+  choice too), only the bricks hold the copies;
+* the parent directory (``/`` here) cannot be resolved by the CLI ("Lookup
+  failed on /"): it clears once its files are resolved and an index heal
+  (``volume heal VOL``) has run;
 * none of these commands has an XML answer: the exit code and the text are
   what there is.
 """
@@ -44,6 +46,26 @@ class Entries:
                 if f != "/":
                     seen.setdefault(f, None)
         return tuple(seen)
+
+    def gfid_candidates(self) -> tuple[str, ...]:
+        """Entries pending on two or more bricks under a directory in split-brain,
+        not listed themselves: how a gfid split-brain shows (the CLI lists only
+        its parent directory). Some may be plain pending entries; resolving one
+        of those is refused by the CLI and changes nothing."""
+        listed = {f for files in self.split.values() for f in files}
+        count: dict[str, int] = {}
+        for files in self.pending.values():
+            for f in dict.fromkeys(files):
+                count[f] = count.get(f, 0) + 1
+        out = []
+        for f, n in count.items():
+            parent = f.rsplit("/", 1)[0] or "/"
+            if n >= 2 and f.startswith("/") and f != "/" and f not in listed and parent in listed:
+                out.append(f)
+        return tuple(out)
+
+    def to_resolve(self) -> tuple[str, ...]:
+        return self.split_files() + self.gfid_candidates()
 
     def clean(self) -> bool:
         return not any(self.pending.values()) and not any(self.split.values())
