@@ -156,7 +156,7 @@ class TestGlusterFake(SimPorts, GlusterPortContract):
         sim = self.sim
         sim.blocked = {(0, 1), (1, 0)}
         for m in sim.data:
-            sim.gluster.write(m)
+            sim.gluster.write(m, file=0)  # the same file on both sides: a split-brain
         sim.blocked = set()
         sim.gluster.sync()
 

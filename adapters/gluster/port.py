@@ -22,8 +22,8 @@ passed is Uncertain without touching anything.
   entry pending or in split-brain on it (what it wrote while apart), read on
   its backend directory, kept once by content.
 * ``resync`` (the loser): quarantines first (idempotent), then resolves every
-  split-brain file with the peer's brick as source and heals until clean;
-  Failed while the peer's brick is unreachable.
+  split-brain file with a reachable peer's brick as source and heals until
+  clean; Failed while no peer brick is reachable.
 
 Timeouts are Uncertain (the CLI was killed; it may have acted), an answer
 saying the operation failed is Failed, an answer we cannot parse is Uncertain.
@@ -232,15 +232,11 @@ class GlusterPortAdapter:
 
     def _resync(self, d: _Deadline, key: str) -> Outcome:
         info = self._info(d)
-        try:
-            self._entries(d)
-        except UnreachableBrick as exc:
-            return Failed(f"cannot take the peer's copy: {exc}")
         self._quarantine_local(d, key)  # first: a retry or a skipped step loses nothing
-        found = self._entries(d)
-        peers = [b for b in info.bricks if b != self.brick]
+        found = self._entries(d, need_all=False)
+        peers = [b for b in info.bricks if b != self.brick and b in found.pending]
         if not peers:
-            return Failed(f"volume {self.volume} has no brick but this node's")
+            return Failed("no peer brick reachable: cannot take its copy (nor see the conflicts)")
         source = peers[0]
         resolved = sum(
             self._resolve(d, source, entry)
