@@ -1,6 +1,7 @@
 """``hacore lab ...``: a real keepalived cluster in network namespaces (needs root).
 
-    hacore lab up --nodes N [--witness] [--galera] [--gluster] [--advert-int S] [--name NAME]
+    hacore lab up --nodes N [--witness] [--galera] [--gluster] [--advert-int S]
+                  [--name NAME]
     hacore lab status [--json]
     hacore lab partition A,B|C       cut both directions between the groups
     hacore lab isolate NODE

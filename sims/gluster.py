@@ -10,11 +10,13 @@ Measured on the lab (docs/conformance-gluster.md, docs/gluster.md):
   port's heal, towards the healer's copy, or resync, from the peer's), and a
   write to it fails (EIO);
 * a file written on one side only is no split-brain: it heals, but only
-  when the self-heal daemon runs. It runs at once (after ``shd_heal_us``)
-  when it noticed the brick go away: a crash, or a cut long enough for TCP
-  keepalive (``shd_notice_us``); after a shorter cut the idle daemon noticed
-  nothing and the entry waits for its periodic crawl (``crawl_us``: up to
-  ``cluster.heal-timeout``) or an explicit heal (the port's heal/resync).
+  when the self-heal daemon runs: soon after a brick restart
+  (``shd_heal_us``); after a cut long enough for TCP keepalive to notice
+  (``shd_notice_us``), when the daemon reconnects (drawn in
+  ``reconnect_min_us``..``reconnect_max_us``); after a shorter cut the idle
+  daemon noticed nothing and the entry waits for its periodic crawl
+  (``crawl_us``: up to ``cluster.heal-timeout``) or an explicit heal (the
+  port's heal/resync).
 
 Each member's counters (``gl_pending``: files it holds that a peer lacks;
 ``gl_split``: it has split-brain files) live on its
@@ -24,13 +26,11 @@ Each member's counters (``gl_pending``: files it holds that a peer lacks;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from hacore.ports import Done, Failed, Outcome, Uncertain
+from sims.engine import Handler, Stream
 from sims.simnode import SimNode
-
-if TYPE_CHECKING:
-    from sims.world import World
 
 SECOND = 1_000_000
 
@@ -43,15 +43,35 @@ class GlusterTiming:
     # TCP keepalive of an idle client (20 s idle + 9 probes 2 s apart); measured:
     # an 8 s cut went unnoticed, a 60 s one was noticed
     shd_notice_us: int = 38 * SECOND
-    shd_heal_us: int = 3 * SECOND  # measured 2.2-3.9 s after the reconnect
+    shd_heal_us: int = 3 * SECOND  # after a brick restart: measured 2-4 s
+    # After a noticed cut, the daemon reconnects at its next connect attempt's
+    # SYN retransmission (1, 3, 7, ... 63 s apart): measured 3.9 s, 11.3 s and
+    # over 30 s after the heal of 60 s cuts. Drawn uniformly in this range.
+    reconnect_min_us: int = 1 * SECOND
+    reconnect_max_us: int = 64 * SECOND
     crawl_us: int = 600 * SECOND  # cluster.heal-timeout's default
     files: int = 8  # names the clients write (the same one on two sides: split-brain)
+
+
+class VolumeWorld(Protocol):
+    """What the volume needs of its world (sims.world.World; the conformance
+    script's small world of bricks alone)."""
+
+    now: int
+    data: list[SimNode]
+    timeline: list[tuple[int, str, str]]
+
+    def connected(self, a: SimNode, b: SimNode) -> bool: ...
+
+    def push(self, at: int, fn: Handler, arg: Any, pri: int = 1) -> None: ...
+
+    def stream(self, name: str) -> Stream: ...
 
 
 class SimGluster:
     """The cluster's replicated volume."""
 
-    def __init__(self, world: World, timing: GlusterTiming | None = None) -> None:
+    def __init__(self, world: VolumeWorld, timing: GlusterTiming | None = None) -> None:
         self.w = world
         self.t = timing or GlusterTiming()
         self.rng = world.stream("gluster")
@@ -136,16 +156,20 @@ class SimGluster:
                     self.noticed[key] = True  # a dead brick is seen at once
                 continue
             since = self.apart_since.pop(key, None)
-            noticed = self.noticed.pop(key, False)
-            if since is not None and w.now - since >= self.t.shd_notice_us:
-                noticed = True
+            crashed = self.noticed.pop(key, False)
+            noticed = since is not None and w.now - since >= self.t.shd_notice_us
             for f in range(self.t.files):
                 if self.conflict(a.name, b.name, f) and f not in self.split[a.name]:
                     w.timeline.append((w.now, a.name, f"gluster split-brain with {b.name}"))
                     self.split[a.name][f] = None
                     self.split[b.name][f] = None
             if since is not None and key not in self.heal_due:
-                delay = self.t.shd_heal_us if noticed else self.rng.draw(1, self.t.crawl_us)
+                if crashed:
+                    delay = self.t.shd_heal_us
+                elif noticed:
+                    delay = self.rng.draw(self.t.reconnect_min_us, self.t.reconnect_max_us)
+                else:
+                    delay = self.rng.draw(1, self.t.crawl_us)
                 self.heal_due[key] = w.now + delay
                 w.push(w.now + delay, self._shd_run, key)
         self._count()
