@@ -54,6 +54,7 @@ from hacore.ports import Done, Failed, Outcome, Uncertain
 
 CALL_CAP_S = 30.0  # one CLI call's budget at most, within the deadline
 POLL_S = 0.5
+RESERVE_S = 5.0  # left for resolving and healing once the copies are read
 
 
 def monotonic_us() -> int:
@@ -141,6 +142,7 @@ class GlusterPortAdapter:
         unreadable: list[str] = []
         resolved = 0
         quarantine = Quarantine(self.quarantine_root)
+        listed = found.split_files()
         for entry in found.to_resolve():
             if self._local_dir(entry):
                 continue  # an entry split-brain clears once its files are resolved
@@ -148,10 +150,7 @@ class GlusterPortAdapter:
                 for brick in info.bricks:
                     if brick == self.brick:
                         continue
-                    copy = read_through_mount(
-                        self.cli.launcher, self.mount, entry, info.client_of(brick),
-                        timeout_s=d.left(),
-                    )  # fmt: skip
+                    copy = self._read_copy(d, entry, info.client_of(brick), entry in listed)
                     quarantine.keep(entry, brick, copy, key)
             except NotSplit:
                 continue  # pending on both bricks, but no split-brain: it heals
@@ -187,6 +186,26 @@ class GlusterPortAdapter:
                 raise
             return 0
         return 1
+
+    def _read_copy(self, d: _Deadline, entry: str, client: str, listed: bool) -> bytes:
+        """``client``'s copy of ``entry`` through the mount. For a file the CLI
+        lists in split-brain, a mount that does not show it so (or cannot read
+        it) has not reconnected to that brick yet since the cut (its reconnect
+        waits for a SYN retransmission, seconds to a minute): retried until the
+        deadline is near, then Uncertain (GlusterTimeout), never skipped."""
+        while True:
+            try:
+                return read_through_mount(
+                    self.cli.launcher, self.mount, entry, client, timeout_s=d.left()
+                )
+            except (NotSplit, Unreadable) as exc:
+                if not listed:
+                    raise
+                if d.until - time.monotonic() < RESERVE_S:
+                    raise GlusterTimeout(
+                        f"{entry}: the mount did not show {client}'s copy in time ({exc})"
+                    ) from None
+            d.sleep()
 
     def _heal_until_clean(self, d: _Deadline) -> None:
         last = ""
