@@ -34,6 +34,7 @@ class Driver(Protocol):
     def partition(self, groups: Sequence[Sequence[str]]) -> None: ...
     def heal(self) -> None: ...
     def bootstrap(self, n: str) -> None: ...
+    def make_primary(self, n: str) -> str: ...
     def set_safe(self, n: str) -> None: ...
     def remove_state(self, n: str) -> None: ...
     def write(self, n: str, count: int) -> int: ...
@@ -174,6 +175,16 @@ def forced_sst(d: Driver) -> tuple[dict[str, str], dict[str, float]]:
             "rows agree": str(d.same_rows("n1", "n2"))}, {}  # fmt: skip
 
 
+def kill_then_make_primary(d: Driver) -> tuple[dict[str, str], dict[str, float]]:
+    d.kill("n2")
+    t0 = d.clock()
+    outcome = d.make_primary("n1")  # at once, as a promotion right after the crash would
+    t = d.clock() - t0
+    return {"n1 make_primary": outcome, "n1": _st(d, "n1"),
+            "n1 accepts writes": str(d.write("n1", 1) == 1)}, {
+        "make_primary (bootstrap allowed) returns after SIGKILL of n2": t}  # fmt: skip
+
+
 def isolate_one_of_three(d: Driver) -> tuple[dict[str, str], dict[str, float]]:
     d.partition([["n3"]])
     t0 = d.clock()
@@ -228,6 +239,8 @@ RUNS: tuple[Run, ...] = (
          "history)", ahead_restarts_plainly),
         ("forced-sst", "saved state removed: the loser joins by SST and its data equals the "
          "winner's", forced_sst),
+        ("kill-then-make-primary", "make_primary with bootstrap allowed right after SIGKILL "
+         "of the peer waits for the view change, then bootstraps", kill_then_make_primary),
     )),
     Run(3, False, (
         ("isolate-one-of-three", "3 nodes, one isolated: commits stall for the detection "
@@ -265,6 +278,15 @@ class ModelDriver:
 
     def bootstrap(self, n: str) -> None:
         self.m.pc_bootstrap(n)
+
+    def make_primary(self, n: str) -> str:
+        """The port's rule as the simulator's fake applies it (sims.galera.GaleraFake:
+        the step waits for the view change, then forces primary if still needed)."""
+        whole = len(self.m.members)
+        wait(self, lambda: self.m.status(n) != ("Primary", whole), 10.0)
+        if self.m.status(n)[0] != "Primary":
+            self.m.pc_bootstrap(n)
+        return "Done" if self.m.status(n)[0] == "Primary" else "Failed"
 
     def set_safe(self, n: str) -> None:
         self.m.set_safe_to_bootstrap(n)
@@ -345,6 +367,20 @@ class RealDriver:
 
     def bootstrap(self, n: str) -> None:
         self._node(n).make_primary(bootstrap_allowed=True)
+
+    def make_primary(self, n: str) -> str:
+        """Through the runtime's port (GaleraPortAdapter), as a promotion calls it."""
+        from adapters.galera.port import GaleraPortAdapter, monotonic_us
+
+        port = GaleraPortAdapter(
+            self._node(n), n, len(self.g.lab.state.nodes) + (1 if self.g.lab.state.witness else 0),
+            ["app"], self.g.lab.dir / "conformance-quarantine", epoch=lambda: 1,
+        )  # fmt: skip
+        outcome = port.make_primary(
+            bootstrap_allowed=True, key=f"conformance/{n}/make_primary",
+            deadline=monotonic_us() + 30_000_000,
+        )  # fmt: skip
+        return type(outcome).__name__
 
     def set_safe(self, n: str) -> None:
         from adapters.galera.state_files import set_safe_to_bootstrap

@@ -9,6 +9,16 @@ replicated synchronously to its members. Two primary components never merge:
 the demoting node's ``rejoin`` SSTs from the other, discarding its divergent
 writes (the plan's quarantine must have copied them first).
 
+After a **total outage** (the cluster had formed, then no data node's MariaDB
+runs) a booting node does not start MariaDB by itself: it is held
+(``SimNode.g_outage``) until the runtime's rule decides, as the agent does
+(``adapters/galera/cold_start.py``): the recovered positions go to the core's
+:func:`hacore.bootstrap.choose_bootstrap`; the chosen node cold-bootstraps a new
+cluster from its own history, the others join it once it runs (by IST, their
+histories being prefixes of the most advanced one). :meth:`SimGalera.tend` is
+that rule, called by the driver (``sims.lifecycle``) every advert interval while
+a node is held; the port's ``make_primary``/``rejoin`` go through it too.
+
 :class:`SimGalera` is the cluster-wide model (one per run); :class:`GaleraFake`
 is one node's :class:`hacore.ports.GaleraPort` over it. Each member's Galera
 state (history, gid, view) lives on its :class:`~sims.simnode.SimNode`: it is
@@ -21,7 +31,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hacore import inputs as inp
+from hacore.bootstrap import BootstrapChoice, RecoveredPosition, choose_bootstrap
 from hacore.ports import Done, Failed, Outcome, Uncertain
+from hacore.roles import Role
 from sims.galera_model import GaleraTiming
 from sims.simnode import SimNode
 
@@ -31,6 +43,13 @@ if TYPE_CHECKING:
 
 # What a fake of a hung daemon answers (SimNode.hung).
 NO_ANSWER = Uncertain("no answer before the deadline")
+
+# Both sides of real Galera keep one cluster uuid (even a split's two bootstrapped
+# primaries do); the simulated positions share one too.
+SIM_UUID = "5a1e0000-0000-4000-8000-000000000001"
+
+# A node restarting in one of these roles waits for its plan's Galera step.
+ROLE_HELD = (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
 
 
 class SimGalera:
@@ -49,6 +68,9 @@ class SimGalera:
         self.suspect_us = GaleraTiming().suspect_us
         self.stalled: set[int] = set()
         self.settle_at: int | None = None
+        # The cluster formed once (the installation): from then on a node finding no
+        # MariaDB running anywhere is in a total outage, not at first start.
+        self.formed_once = False
 
     def component(self, n: SimNode) -> list[SimNode]:
         return [m for m in self.w.data if m.up and m.g_primary and m.g_gid == n.g_gid]
@@ -146,6 +168,7 @@ class SimGalera:
         self.form(comp, donor, boot=False)
 
     def form(self, comp: list[SimNode], donor: SimNode, boot: bool) -> None:
+        self.formed_once = True
         gid = self.next_gid
         self.next_gid += 1
         view = tuple(sorted(n.index for n in comp))
@@ -194,12 +217,84 @@ class SimGalera:
             for m in data:
                 m.synced_len = len(m.history)
 
+    # -------------------------------------------------- total outage ----
+
+    def _heard(self, n: SimNode, m: SimNode) -> bool:
+        """What the peer channel tells ``n`` about ``m``: only while it hears it."""
+        return m.up and self.w.connected(n, m) and n.believed_up.get(m.name, False)
+
+    def runs_mariadb(self, m: SimNode) -> bool:
+        return m.up and not m.g_held
+
+    def total_outage(self, n: SimNode) -> bool:
+        """Booting ``n``: the cluster formed before and no other data node runs MariaDB
+        (a node that is down or unheard may: :meth:`choice` then waits for it)."""
+        return self.formed_once and not any(self.runs_mariadb(m) for m in self.w.data if m is not n)
+
+    def choice(self, n: SimNode) -> BootstrapChoice:
+        """The core's rule over the positions ``n`` knows: its own (MariaDB is not
+        running, so it is recovered from disk) and each held peer's, as heard."""
+        positions: dict[str, RecoveredPosition | None] = {}
+        for m in self.w.data:
+            known = m is n or (self._heard(n, m) and m.g_held)
+            positions[m.name] = RecoveredPosition(SIM_UUID, len(m.history)) if known else None
+        return choose_bootstrap([m.name for m in self.w.data], positions)
+
+    def _running_primary_heard(self, n: SimNode) -> bool:
+        return any(
+            m is not n and self._heard(n, m) and self.runs_mariadb(m) and m.g_primary
+            for m in self.w.data
+        )
+
+    def cold_bootstrap(self, n: SimNode, reason: str) -> None:
+        """``safe_to_bootstrap: 1`` + ``--wsrep-new-cluster`` on the chosen node: a new
+        cluster of one from its own history (the witness joins when it can)."""
+        n.g_held = False
+        n.g_outage = False
+        self.form([n], n, boot=False)
+        self.w.timeline.append((self.w.now, n.name, f"galera cold bootstrap ({reason})"))
+        self.recompute()
+
+    def tend(self, n: SimNode) -> bool:
+        """One look of the runtime at a node held by a total outage: bootstrap it when
+        the rule chose it, let it join once a primary runs. True: still held."""
+        if not n.up or not n.g_held or not n.g_outage:
+            return False
+        if self._running_primary_heard(n):
+            n.g_outage = False
+            if n.role in ROLE_HELD:
+                return False  # its plan's Galera step starts it (after its quarantine)
+            n.g_held = False
+            self.recompute()
+            return False
+        chosen = self.choice(n)
+        if chosen.node == n.name:
+            self.cold_bootstrap(n, chosen.reason)
+            return False
+        return True
+
+    def _start_gate(self, n: SimNode) -> Outcome | None:
+        """A port operation about to start MariaDB: in a total outage only the chosen
+        node may (it cold-bootstraps); the others wait. None: start as usual."""
+        if not n.g_held:
+            return None
+        if n.g_outage and not self._running_primary_heard(n):
+            chosen = self.choice(n)
+            if chosen.node != n.name:
+                return Uncertain(f"galera total outage: {chosen.reason}; not starting MariaDB")
+            self.cold_bootstrap(n, chosen.reason)
+            return Done()
+        n.g_held = False  # the agent starts MariaDB now; it joins what it can
+        n.g_outage = False
+        self.recompute()
+        return None
+
     # ------------------------------------------------ port operations ----
 
     def make_primary(self, n: SimNode, bootstrap_allowed: bool) -> Outcome:
-        if n.g_held:  # the agent starts MariaDB now; it joins what it can
-            n.g_held = False
-            self.recompute()
+        gate = self._start_gate(n)
+        if isinstance(gate, Uncertain):
+            return gate
         if n.g_primary:
             return Done()
         if not bootstrap_allowed:
@@ -211,9 +306,9 @@ class SimGalera:
         return Done()
 
     def rejoin(self, n: SimNode) -> Outcome:
-        if n.g_held:  # quarantine ran first: MariaDB may start (and SST) now
-            n.g_held = False
-            self.recompute()
+        gate = self._start_gate(n)  # quarantine ran first: MariaDB may start (and SST) now
+        if gate is not None:
+            return gate
         donor = self.rejoin_donor(n)
         if donor is not None:
             comp = [m for m in self.w.nodes if m.up and m.g_primary and m.g_gid == donor.g_gid]
@@ -257,13 +352,22 @@ class GaleraFake:
         n = self.node
         return Done((inp.LocalProgress(self.galera.w.now, len(n.history)),))
 
+    def view_change_due(self, *, bootstrap_allowed: bool) -> int | None:
+        """When a ``make_primary`` started now may decide: the real adapter first waits
+        for Galera's view change (``GaleraPortAdapter._await_view_change``: right after a
+        crash Galera still shows the whole Primary view for the suspect timeout, and
+        "already primary" then would be wrong). The simulator's driver holds the step
+        until then (``sims.lifecycle``); None: no loss pending, decide at once."""
+        if bootstrap_allowed and self.galera.is_stalled(self.node):
+            return self.galera.settle_at
+        return None
+
     def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> Outcome:
         if self.node.hung:
             return NO_ANSWER
         if bootstrap_allowed and self.galera.is_stalled(self.node):
-            # The real adapter waits for Galera's view change before deciding
-            # (GaleraPortAdapter.settle_s); here the view settles at once, which makes
-            # the simulated step up to the suspect timeout faster than the real one.
+            # Only a caller that did not wait (view_change_due) gets here, such as the
+            # port contract tests calling the fake directly: take the view change now.
             self.galera.settle_now()
         return self.galera.make_primary(self.node, bootstrap_allowed)
 

@@ -32,13 +32,14 @@ from hacore import events as ev
 from hacore import inputs as inp
 from hacore import vrrp
 from hacore.decider import Decision
-from hacore.dispatch import Dispatcher, Job, perform
+from hacore.dispatch import Dispatcher, Job, Op, perform
 from hacore.node import Node
 from hacore.ports import Done, Failed, Outcome
 from hacore.roles import Role, VrrpStatus
 from hacore.state import NodeState
 from sims import invariants
 from sims.coverage import active_recorder
+from sims.galera import ROLE_HELD, GaleraFake
 from sims.node_ports import node_ports
 from sims.simnode import SimNode
 from sims.world import World
@@ -88,7 +89,12 @@ class NodeLifecycle(World):
             )
             n.ports = node_ports(self, n)
             n.role = core.state.role
-            n.g_held = n.role in (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
+            n.g_held = n.role in ROLE_HELD
+            # After a total outage MariaDB waits for the bootstrap rule (SimGalera.tend).
+            n.g_outage = self.galera.total_outage(n)
+            if n.g_outage:
+                n.g_held = True
+                self.push(self.now + self.p.advert_us, self._galera_tend, (index, n.inc))
             cfg = vrrp.VrrpConfig(n.spec.priority, self.p.advert_us, n.spec.address)
             n.router = vrrp.VrrpRouter.initial(cfg)
             self._run(n, n.runtime.boot(self.now))
@@ -149,10 +155,37 @@ class NodeLifecycle(World):
             else:
                 self._run(n, runtime.completed(job, perform(ports, job), self.now))
 
+    def _galera_tend(self, arg: tuple[int, int]) -> None:
+        """The runtime's look at a node held by a total outage (bootstrap or join)."""
+        index, inc = arg
+        n = self.nodes[index]
+        if not self._alive(n, inc) or self._defer(n, self._galera_tend, arg):
+            return
+        held = self.galera.tend(n)
+        if held:
+            self.push(self.now + self.p.advert_us, self._galera_tend, arg)
+        else:
+            self._observe()
+
+    def _view_change_due(self, n: SimNode, job: Job) -> int | None:
+        """A make_primary that may bootstrap waits for Galera's view change, like the
+        real adapter (GaleraFake.view_change_due)."""
+        ports = n.ports
+        if ports is None or not isinstance(ports.galera, GaleraFake):
+            return None
+        for call in job.calls:
+            if call.op is Op.GALERA_MAKE_PRIMARY:
+                return ports.galera.view_change_due(bootstrap_allowed=call.flag)
+        return None
+
     def _job_done(self, arg: tuple[int, int, Job]) -> None:
         index, inc, job = arg
         n = self.nodes[index]
         if not self._alive(n, inc) or self._defer(n, self._job_done, arg):
+            return
+        due = self._view_change_due(n, job)
+        if due is not None and due > self.now:
+            self.push(due, self._job_done, arg)  # after the settle event queued for then
             return
         runtime = n.runtime
         assert runtime is not None

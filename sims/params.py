@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from hacore import vrrp
 from hacore.config import ClusterConfig, NodeSpec, Timing
-from hacore.plans import plan_steps
+from hacore.plans import STEPS_BY_NAME, plan_steps
 from hacore.roles import Mode, PlanKind, Policy
 from sims.faults import SECOND
+from sims.galera_model import GaleraTiming
 
 MS = 1000
 WITNESS_NAME = "witness"
@@ -87,5 +88,14 @@ class SimParams:
 
     def availability_bound_us(self) -> int:
         """Invariant 7's bound on time without an active after the active fails once."""
-        promo = len(plan_steps(PlanKind.PROMOTION, self.config()))
-        return self.mdi_us() + self.fifo_delay_us[1] * 2 + promo * self.step_us[1] + SECOND
+        steps = plan_steps(PlanKind.PROMOTION, self.config())
+        start = self.mdi_us() + self.fifo_delay_us[1] * 2
+        galera = [i for i, name in enumerate(steps) if STEPS_BY_NAME[name].service == "galera"]
+        if not galera:
+            return start + len(steps) * self.step_us[1] + SECOND
+        # The promotion's Galera step decides only after Galera's view change (the
+        # suspect timeout after the crash), like the real adapter: the steps after it
+        # count from whichever comes later.
+        upto = galera[0] + 1
+        decided = max(start + upto * self.step_us[1], GaleraTiming().suspect_us)
+        return decided + (len(steps) - upto) * self.step_us[1] + SECOND

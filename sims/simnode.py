@@ -82,6 +82,9 @@ class SimNode:
         # Galera step, so no automatic SST can overwrite writes it has not
         # quarantined (the agent, not the init system, starts MariaDB).
         self.g_held = False
+        # Held because of a total outage: the runtime's bootstrap rule decides when
+        # it starts (sims.galera.SimGalera.tend).
+        self.g_outage = False
         self.g_view: tuple[int, ...] = ()  # members of the last primary component (gvwstate)
         # k3s + litestream
         self.k3s_running = False
