@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -90,6 +91,9 @@ class PeerStatus:
     # the litestream replica's lag behind this node's k3s database (None: not measured)
     lag_revisions: int | None = None
     lag_seconds: float | None = None
+    # "UUID:SEQNO" recovered while its MariaDB is down (the total-outage bootstrap
+    # choice, adapters/galera/cold_start.py); optional on the wire (older agents)
+    galera_position: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,12 +113,18 @@ class PeerStatus:
             "replicating": self.replicating,
             "lag_revisions": self.lag_revisions,
             "lag_seconds": self.lag_seconds,
+            "galera_position": self.galera_position,
         }
 
     @classmethod
     def from_json(cls, raw: object) -> PeerStatus:
-        if not isinstance(raw, dict) or set(raw) != _STATUS_KEYS:
+        if not isinstance(raw, dict) or set(raw) - {"galera_position"} != _REQUIRED_KEYS:
             raise ValueError("status keys")
+        position = raw.get("galera_position")
+        if position is not None and (
+            type(position) is not str or _POSITION.fullmatch(position) is None
+        ):
+            raise ValueError("status galera_position")
         ints = [raw[k] for k in ("epoch", "committed", "changes")]
         if any(type(v) is not int or not 0 <= v < 1 << 62 for v in ints):
             raise ValueError("status numbers")
@@ -151,6 +161,7 @@ class PeerStatus:
             replicating=raw["replicating"],
             lag_revisions=lag_revisions,
             lag_seconds=None if lag_seconds is None else float(lag_seconds),
+            galera_position=position,
             role=PeerRole(raw["role"]),
             epoch=raw["epoch"],
             committed=raw["committed"],
@@ -163,7 +174,10 @@ class PeerStatus:
         )
 
 
-_STATUS_KEYS = frozenset(attrs.fields_dict(PeerStatus))
+_REQUIRED_KEYS = frozenset(attrs.fields_dict(PeerStatus)) - {"galera_position"}
+_POSITION = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:-?[0-9]{1,19}"
+)
 _ENVELOPE_KEYS = frozenset(("v", "from", "boot", "ctr", "sent_us", "body"))
 
 

@@ -200,7 +200,56 @@ class Agent:
             replicating=services.replicating,
             lag_revisions=services.lag_revisions,
             lag_seconds=services.lag_seconds,
+            galera_position=self._galera_position(),
         )
+
+    # -- Galera cold start (issue 10's hook: adapters/galera/cold_start.py) ---------------
+
+    def _galera_position(self) -> str | None:
+        cold = getattr(self.galera_port, "cold_start", None)
+        return None if cold is None else cold.published()
+
+    def _peer_galera(self) -> dict[str, Any]:
+        """What each peer said about its MariaDB in a fresh message (the cold start's
+        view: a peer not heard within the peer timeout is unknown)."""
+        from adapters.galera.cold_start import PeerGalera, parse_position
+
+        now = self._clock()
+        limit = round(self.config.peer.timeout_s * 1e6)
+        out: dict[str, Any] = {}
+        for peer, (st, at) in sorted(self._peer_status.items()):
+            if now - at > limit:
+                continue
+            try:
+                position = (
+                    None if st.galera_position is None else parse_position(st.galera_position)
+                )
+            except ValueError:
+                continue  # not a position this node can compare: unknown
+            if st.galera_member is not None or position is not None:
+                out[peer] = PeerGalera(
+                    running=st.galera_member is not None,
+                    position=position,
+                    member=st.galera_member is True,
+                )
+        return out
+
+    async def _galera_tend_loop(self) -> None:
+        """Starts a stopped MariaDB when the cold start's rule lets this node."""
+        cold = self.galera_port.cold_start
+        while True:
+            await asyncio.sleep(self.config.galera.poll_s)
+            if self.dispatcher is None or not self.dispatcher.booted:
+                continue
+            try:
+                outcome = await asyncio.wait_for(asyncio.to_thread(cold.tend), 300.0)
+            except Exception as exc:  # the tender must outlive a bad start
+                self.log.error("galera cold start failed", error=f"{type(exc).__name__}: {exc}")
+                continue
+            if outcome is not None:
+                self.log.warning(
+                    "galera cold start", outcome=str(outcome.kind), detail=outcome.detail
+                )
 
     # -- start -------------------------------------------------------------------------------
 
@@ -225,7 +274,15 @@ class Agent:
         galera: Any
         if g.adapter == "mariadb":
             galera = mariadb_port(config, self._secrets, lambda: self.state.epoch, self._clock)
+            from adapters.galera.cold_start import ColdStart
+
+            held = (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)  # they wait for their plan
+            galera.cold_start = ColdStart(
+                galera.node, self.name, [n.name for n in config.cluster.nodes], self._peer_galera,
+                may_join=lambda: self.state.role not in held,
+            )  # fmt: skip
             self._background.append(asyncio.create_task(self._galera_poll_loop(), name="galera"))
+            self._background.append(asyncio.create_task(self._galera_tend_loop(), name="tend"))
         else:
             galera = self.galera = RecordingFakeGalera(
                 Path(g.fake_journal), delay_s=g.fake_delay_s, clock=self._clock

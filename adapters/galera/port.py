@@ -12,7 +12,12 @@ What the port's arguments do not say, the adapter decides from what it sees:
   MariaDB, not init), lets it join a reachable Primary component, and forces
   ``pc.bootstrap`` only with ``bootstrap_allowed``; then it first waits (at
   most ``settle_s``) for Galera to notice the lost peer, because right after a
-  crash Galera still reports the old, whole Primary view.
+  crash Galera still reports the old, whole Primary view (not when every peer's
+  agent is heard and says its MariaDB is a member: then nobody was lost).
+* With a :class:`~adapters.galera.cold_start.ColdStart` (the agent sets
+  ``cold_start``), every start of a stopped mariadbd goes through it: after a
+  total outage only the node the core's rule chose bootstraps, the others wait
+  (within the deadline) and then join it.
 * ``quarantine`` dumps the business schemas once per plan (the key's
   ``.../plan-N`` prefix): a retry finds the verified dump and copies nothing
   twice, unless the node committed since (then it dumps again).
@@ -22,7 +27,8 @@ What the port's arguments do not say, the adapter decides from what it sees:
   this node taken after its last commit (``wsrep_last_committed`` is recorded
   inside the dump's snapshot). A
   node that is non-Primary (it could not commit anything) rejoins keeping its
-  state, so it may IST.
+  state, so it may IST. A node that cold-bootstrapped after a total outage is
+  a Primary of one too, but the cluster's new start: it stays (the others join).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.galera.cold_start import ColdStart
 from adapters.galera.errors import QuarantineError
 from adapters.galera.ops import GaleraNode, Outcome, OutcomeKind
 from adapters.galera.quarantine import quarantine, verify
@@ -70,6 +77,7 @@ class GaleraPortAdapter:
     # longer than Galera's loss detection (6.0-6.3 s measured on the lab)
     settle_s: float = 10.0
     wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    cold_start: ColdStart | None = None  # None: start mariadbd plainly (no peers known)
 
     def _budget(self, deadline: int) -> GaleraNode | None:
         left = (deadline - self.clock_us()) / 1e6
@@ -91,17 +99,36 @@ class GaleraPortAdapter:
             return Uncertain(obs.describe())
         return Done(inputs=(progress,) if progress is not None else (), detail=obs.describe())
 
-    def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> PortOutcome:
+    def _locked(self, deadline: int, op: Callable[[GaleraNode], PortOutcome]) -> PortOutcome:
+        """Run ``op`` holding the cold start's lock (no start races the tender's)."""
         node = self._budget(deadline)
         if node is None:
-            return Uncertain("deadline passed before make_primary")
-        if not node.server.running():
+            return Uncertain("deadline passed before the operation")
+        if self.cold_start is None:
+            return op(node)
+        if not self.cold_start.lock.acquire(timeout=node.deadline_s):
+            return Uncertain("another Galera operation is still running")
+        try:
+            node = self._budget(deadline)
+            return Uncertain("deadline passed waiting for the lock") if node is None else op(node)
+        finally:
+            self.cold_start.lock.release()
+
+    def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> PortOutcome:
+        return self._locked(deadline, lambda node: self._make_primary(node, bootstrap_allowed))
+
+    def _make_primary(self, node: GaleraNode, bootstrap_allowed: bool) -> PortOutcome:
+        if not node.server.running() and self.cold_start is not None:
+            started = self.cold_start.start(node, node.deadline_s)
+            if not started.ok:
+                return _port(started)
+        elif not node.server.running():
             node.server.start()
             # give it the time a join takes; a Synced join makes bootstrap needless
             joined = dataclasses.replace(node, deadline_s=min(node.deadline_s, 15.0)).start()
             if joined.ok:
                 return _port(joined)
-        if bootstrap_allowed:
+        if bootstrap_allowed and not (self.cold_start and self.cold_start.peers_all_members()):
             self._await_view_change(node)
         return _port(node.make_primary(bootstrap_allowed=bootstrap_allowed))
 
@@ -180,15 +207,25 @@ class GaleraPortAdapter:
         return Done(detail=f"dumped {sum(receipt.rows.values())} rows to {receipt.name}")
 
     def rejoin(self, *, key: str, deadline: int) -> PortOutcome:
-        node = self._budget(deadline)
-        if node is None:
-            return Uncertain("deadline passed before the rejoin")
+        return self._locked(deadline, lambda node: self._rejoin(node, key))
+
+    def _rejoin(self, node: GaleraNode, key: str) -> PortOutcome:
+        if not node.server.running() and self.cold_start is not None:
+            return _port(self.cold_start.start(node, node.deadline_s))
         obs = node.observe()
         s = obs.status
         if s is None and node.server.running():
             return Uncertain(f"cannot tell whether it is a split-brain side: {obs.describe()}")
         if s is not None and s.synced and s.cluster_size >= self.cluster_size:
             return Done(detail=f"already a member: {obs.describe()}")
+        if (
+            s is not None
+            and s.primary
+            and self.cold_start is not None
+            and self.cold_start.bootstrapped
+        ):
+            return Done(detail=f"cold-bootstrapped after a total outage, the others join it: "
+                        f"{obs.describe()}")  # fmt: skip
         if s is not None and s.primary and s.cluster_size < self.cluster_size:
             # this plan's dump, else the newest one: either must cover every commit
             dump = self._receipt_for(key) or self._newest_receipt()
