@@ -50,6 +50,9 @@ SIM_UUID = "5a1e0000-0000-4000-8000-000000000001"
 
 # A node restarting in one of these roles waits for its plan's Galera step.
 ROLE_HELD = (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)
+# After a total outage the tender lets a node join only outside these (a fault node
+# has not completed its demotion, whose quarantine comes first), as the agent does.
+JOIN_VIA_PLAN = (*ROLE_HELD, Role.FAULT)
 
 
 class SimGalera:
@@ -262,7 +265,7 @@ class SimGalera:
             return False
         if self._running_primary_heard(n):
             n.g_outage = False
-            if n.role in ROLE_HELD:
+            if n.role in JOIN_VIA_PLAN:
                 return False  # its plan's Galera step starts it (after its quarantine)
             n.g_held = False
             self.recompute()

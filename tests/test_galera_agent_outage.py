@@ -101,3 +101,64 @@ def test_after_a_total_outage_the_agents_bootstrap_the_most_advanced_node() -> N
         assert table_ids(g, "a") == table_ids(g, "b")
     finally:
         alab.down()
+
+
+@pytest.mark.slow  # about 3 minutes: two failovers' detection, recovery, a standalone dump, SST
+def test_after_a_total_outage_an_ex_active_behind_is_dumped_then_joins_by_sst() -> None:
+    """a crashes (agent, keepalived, MariaDB); b takes over, bootstraps and takes writes
+    alone; then b crashes too. a comes back first; it is first in the order and the
+    VRRP master, but behind: b bootstraps. a's log says it was active, so its demotion
+    dumps its stopped MariaDB (standalone start) before it joins b by a forced SST."""
+    require_root_tools(*GALERA_TOOLS)
+    d = Path("/run/hacore-lab-test") / f"outage-{os.getpid()}-{time.monotonic_ns()}"
+    alab = AgentLab(d, mariadb=True, policy="vrrp-winner")
+    try:
+        g = alab.galera
+        assert g is not None
+        sql_root(g, "a", f"CREATE TABLE {TABLE} (id INT PRIMARY KEY, origin VARCHAR(8))")
+        for name in ("a", "b"):
+            alab.start_agent(name)
+        alab.lab.start_together()
+        alab.wait_roles({"a": "active", "b": "standby"}, 30)
+        wa = Writer(g, "a", ids(1))
+        assert wa.write(10) == 10
+        alab.kill_agent("a")  # a loses power
+        alab.lab.kill("a")
+        g.server("a").kill()
+        alab.wait_roles({"b": "active"}, 90)
+        wb = Writer(g, "b", ids(10_000))
+        wait_until(lambda: wb.write(5, timeout=2.0) >= 0 and len(wb.acked) >= 30, 60,
+                   "writes on b alone")  # fmt: skip
+        alab.kill_agent("b")  # then b
+        alab.lab.kill("b")
+        g.server("b").kill()
+        acked = wa.acked + wb.acked
+        a_log = g.server("a").log_offset()
+        for name in ("a", "b"):  # power back: keepalived, then a's agent first
+            alab.lab.start(name)
+        alab.start_agent("a")
+        time.sleep(8.0)
+        assert not g.server("a").running(), alab.log_tail("a")  # b unheard: it may be ahead
+        alab.start_agent("b")
+        wait_until(lambda: _synced_pair(g), 240, "a and b Synced in a cluster of 2")
+        wait_until(lambda: _log_lines(alab, "b", '"galera cold start"'), 30, "b logged its start")
+        starts = [e["detail"] for e in _log_lines(alab, "b", '"galera cold start"')]
+        assert starts and "total outage: b has the highest seqno" in starts[0], starts
+        assert not any(
+            "highest seqno" in e["detail"] for e in _log_lines(alab, "a", '"galera cold start"')
+        )
+        story = [
+            line[:300]
+            for line in (alab.dir("a") / "agent.log").read_text(errors="replace").splitlines()
+            if any(w in line for w in ("galera", "rejoin", "quarantine", "role changed"))
+        ]
+        assert g.server("a").state_transfer_since(a_log) == "SST", "\n".join(story[-40:])
+        dumps = sorted((alab.lab.dir / "quarantine").glob("epoch-*_node-a_*"))
+        assert dumps, "a's stopped MariaDB was not dumped before its SST"
+        for name in ("a", "b"):  # row by row
+            present = table_ids(g, name)
+            missing = [i for i in acked if i not in present]
+            assert missing == [], f"{name} lacks acknowledged writes {missing[:10]}"
+        assert table_ids(g, "a") == table_ids(g, "b")
+    finally:
+        alab.down()

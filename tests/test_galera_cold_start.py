@@ -4,7 +4,9 @@ peer wire. The real run is tests/test_galera_agent_outage.py (root, slow)."""
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -166,13 +168,26 @@ def test_the_peer_wire_carries_the_position_and_older_agents_may_omit_it() -> No
             PeerStatus.from_json(_status(galera_position=bad))
 
 
-def test_no_view_change_is_awaited_only_when_every_peer_is_heard_as_a_member() -> None:
-    member = PeerGalera(running=True, position=None, member=True)
-    cold, _ = _cold(1, {"n2": member, "n3": member})
-    assert cold.peers_all_members()
-    for peers in (
-        {"n2": member},  # n3 not heard: it may be the node that was lost
-        {"n2": member, "n3": PeerGalera(running=True, position=None, member=False)},
-        {"n2": member, "n3": _down(4)},
-    ):
-        assert not _cold(1, peers)[0].peers_all_members()
+def _receipt(tmp: Path, node: str, committed: int) -> Path:
+    d = tmp / f"epoch-1_node-{node}_x"
+    d.mkdir()
+    doc = {"node": node, "epoch": 1, "time": "x", "files": {}, "rows": {}, "committed": committed}
+    (d / "receipt.json").write_text(json.dumps(doc))
+    return d
+
+
+def test_a_join_after_the_plan_dumped_the_stopped_node_is_a_forced_sst(tmp_path: Path) -> None:
+    running = PeerGalera(running=True, position=None)
+    cold, node = _cold(10, {"n2": running, "n3": running})
+    with cold.lock:
+        stale = cold.start(cast(GaleraNode, node), 1.0, quarantine=_receipt(tmp_path, "n1", 9))
+    assert stale.kind is OutcomeKind.REFUSED and "quarantine again" in stale.detail
+    assert not node.server.up  # nothing removed, nothing started
+    with cold.lock:
+        ok = cold.start(cast(GaleraNode, node), 1.0, quarantine=_receipt(tmp_path, "n2x", 10))
+    assert ok.kind is OutcomeKind.REFUSED  # another node's dump covers nothing of this one
+    d = tmp_path / "good"
+    d.mkdir()
+    with cold.lock:
+        done = cold.start(cast(GaleraNode, node), 1.0, quarantine=_receipt(d, "n1", 10))
+    assert done.ok and node.calls[-1] == "rejoin force_sst=True"

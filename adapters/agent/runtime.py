@@ -227,11 +227,7 @@ class Agent:
             except ValueError:
                 continue  # not a position this node can compare: unknown
             if st.galera_member is not None or position is not None:
-                out[peer] = PeerGalera(
-                    running=st.galera_member is not None,
-                    position=position,
-                    member=st.galera_member is True,
-                )
+                out[peer] = PeerGalera(running=st.galera_member is not None, position=position)
         return out
 
     async def _galera_tend_loop(self) -> None:
@@ -276,7 +272,9 @@ class Agent:
             galera = mariadb_port(config, self._secrets, lambda: self.state.epoch, self._clock)
             from adapters.galera.cold_start import ColdStart
 
-            held = (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING)  # they wait for their plan
+            # these join only through their demotion (its quarantine comes first); a
+            # fault node has not completed one yet
+            held = (Role.ACTIVE, Role.PROMOTING, Role.DEMOTING, Role.FAULT)
             galera.cold_start = ColdStart(
                 galera.node, self.name, [n.name for n in config.cluster.nodes], self._peer_galera,
                 may_join=lambda: self.state.role not in held,

@@ -20,8 +20,9 @@ of a rejoin's stop-and-start: the agent's tender (:meth:`ColdStart.tend`, each
 poll) and the port's operations that start MariaDB (``make_primary``,
 ``rejoin``; :meth:`ColdStart.start`, bounded by their deadline). The tender
 starts a node for a *join* only when ``may_join()`` (the agent: its role is not
-active, promoting or demoting — such a node waits for its plan, whose
-quarantine step comes first); it may always cold-bootstrap the chosen node,
+active, promoting, demoting or fault — such a node waits for its demotion,
+whose quarantine step comes first; a lab run showed an ex-active in fault
+joining by IST otherwise); it may always cold-bootstrap the chosen node,
 which keeps its own data.
 """
 
@@ -32,9 +33,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from adapters.galera.errors import GaleraError
+from adapters.galera.errors import GaleraError, QuarantineError
 from adapters.galera.ops import GaleraNode, Outcome, OutcomeKind
+from adapters.galera.quarantine import verify
 from adapters.galera.state_files import NIL_UUID, Position
 from hacore.bootstrap import BootstrapChoice, RecoveredPosition, choose_bootstrap
 
@@ -58,7 +61,6 @@ class PeerGalera:
 
     running: bool  # its mariadbd answers (Primary or not)
     position: RecoveredPosition | None  # its recovered position while MariaDB is down
-    member: bool = False  # and it is a member of a Primary component
 
 
 class ColdStart:
@@ -99,15 +101,6 @@ class ColdStart:
                 self._position = Position(NIL_UUID, -1)
         return self._position
 
-    def peers_all_members(self) -> bool:
-        """Every other data node's agent is heard now and says its MariaDB is a
-        member: no peer was lost, so Galera's whole view is the truth (no need to
-        wait for a view change before deciding)."""
-        peers = self.peers()
-        return all(
-            (p := peers.get(n)) is not None and p.member for n in self.nodes if n != self.name
-        )
-
     # ------------------------------------------------------------ decision --
 
     def decide(self, node: GaleraNode) -> tuple[str, str]:
@@ -133,10 +126,27 @@ class ColdStart:
             return "wait", f"total outage: {choice.reason}"
         return "wait", f"total outage: {choice.node} bootstraps ({choice.reason})"
 
-    def _act(self, node: GaleraNode, action: str, why: str) -> Outcome:
+    def _act(
+        self, node: GaleraNode, action: str, why: str, quarantine: Path | None = None
+    ) -> Outcome:
         if action == "bootstrap":
             outcome = node.cold_bootstrap(chosen=True)
             self.bootstrapped = outcome.ok
+        elif quarantine is not None:
+            # its plan dumped the stopped node: it may hold writes nobody else has (the
+            # seqno cannot tell), so it takes the chosen node's whole state
+            try:
+                receipt = verify(quarantine)
+            except QuarantineError as exc:
+                return Outcome(OutcomeKind.REFUSED, f"quarantine not verified: {exc}")
+            mine = self._recover(node)
+            if receipt.node != self.name or receipt.committed < mine.seqno:
+                return Outcome(
+                    OutcomeKind.REFUSED,
+                    f"{receipt.name} (committed {receipt.committed}) does not cover this "
+                    f"node's position {mine}: quarantine again",
+                )
+            outcome = node.rejoin(force_sst=True, quarantine=quarantine)
         else:
             outcome = node.rejoin(force_sst=False)  # recovers the position: IST when it can
         self._position = None  # MariaDB runs (or tried): the position moves on
@@ -144,9 +154,11 @@ class ColdStart:
 
     # -------------------------------------------------------------- callers --
 
-    def start(self, node: GaleraNode, budget_s: float) -> Outcome:
+    def start(self, node: GaleraNode, budget_s: float, quarantine: Path | None = None) -> Outcome:
         """Start MariaDB for a port operation; the caller holds :attr:`lock`. Waits (at
-        most ``budget_s``) while the rule says another node bootstraps first."""
+        most ``budget_s``) while the rule says another node bootstraps first. With
+        ``quarantine`` (this plan's verified dump of the stopped node) a join is a
+        forced SST."""
         end = time.monotonic() + budget_s
         while True:
             if node.server.running():
@@ -154,7 +166,7 @@ class ColdStart:
                 return Outcome(OutcomeKind.ALREADY, "mariadbd runs")
             action, why = self.decide(node)
             if action != "wait":
-                return self._act(node, action, why)
+                return self._act(node, action, why, quarantine)
             if time.monotonic() + POLL_S > end:
                 return Outcome(OutcomeKind.UNCERTAIN, f"not starting MariaDB yet: {why}")
             time.sleep(POLL_S)

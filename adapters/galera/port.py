@@ -12,8 +12,10 @@ What the port's arguments do not say, the adapter decides from what it sees:
   MariaDB, not init), lets it join a reachable Primary component, and forces
   ``pc.bootstrap`` only with ``bootstrap_allowed``; then it first waits (at
   most ``settle_s``) for Galera to notice the lost peer, because right after a
-  crash Galera still reports the old, whole Primary view (not when every peer's
-  agent is heard and says its MariaDB is a member: then nobody was lost).
+  crash Galera still reports the old, whole Primary view. (Skipping the wait
+  when every peer's agent is still heard as a member is wrong: the core may
+  promote on VRRP before the peer timeout, while the dead peer's last message
+  is still fresh; a lab run showed it.)
 * With a :class:`~adapters.galera.cold_start.ColdStart` (the agent sets
   ``cold_start``), every start of a stopped mariadbd goes through it: after a
   total outage only the node the core's rule chose bootstraps, the others wait
@@ -43,10 +45,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.galera.cold_start import ColdStart
-from adapters.galera.errors import QuarantineError
+from adapters.galera.cold_start import POLL_S, ColdStart
+from adapters.galera.errors import GaleraError, QuarantineError
 from adapters.galera.ops import GaleraNode, Outcome, OutcomeKind
-from adapters.galera.quarantine import quarantine, verify
+from adapters.galera.quarantine import Receipt, quarantine, verify
+from adapters.galera.sql import Endpoint, SqlUnavailable, query
 from hacore.ports import Done, Failed, Uncertain
 from hacore.ports import Outcome as PortOutcome
 
@@ -115,20 +118,46 @@ class GaleraPortAdapter:
             self.cold_start.lock.release()
 
     def make_primary(self, *, bootstrap_allowed: bool, key: str, deadline: int) -> PortOutcome:
-        return self._locked(deadline, lambda node: self._make_primary(node, bootstrap_allowed))
+        return self._locked(deadline, lambda node: self._make_primary(node, bootstrap_allowed, key))
 
-    def _make_primary(self, node: GaleraNode, bootstrap_allowed: bool) -> PortOutcome:
+    def _start_stopped(self, node: GaleraNode, key: str) -> PortOutcome:
+        """Start a stopped mariadbd through the cold start. A node that may join only
+        through a plan (it was active, promoting, demoting or in fault: it may hold
+        writes nobody else has, and no seqno tells) joins by a forced SST after a dump
+        of its stopped data, whichever plan step starts it (a lab run showed a fault
+        node's promotion joining by IST otherwise)."""
+        cold = self.cold_start
+        assert cold is not None
+        dump = self._receipt_for(key)
+        end = time.monotonic() + node.deadline_s
+        while dump is None and not cold.may_join() and not node.server.running():
+            # the choice may come while this waits: decide the dump on each look
+            action, why = cold.decide(node)
+            if action == "join":
+                dumped = self._quarantine_stopped(node, key)
+                if not isinstance(dumped, Done):
+                    return dumped
+                dump = self._receipt_for(key)
+            elif action == "bootstrap":
+                break
+            elif time.monotonic() + POLL_S > end:
+                return Uncertain(f"not starting MariaDB yet: {why}")
+            else:
+                time.sleep(POLL_S)
+        return _port(cold.start(node, max(0.0, end - time.monotonic()), quarantine=dump))
+
+    def _make_primary(self, node: GaleraNode, bootstrap_allowed: bool, key: str) -> PortOutcome:
         if not node.server.running() and self.cold_start is not None:
-            started = self.cold_start.start(node, node.deadline_s)
-            if not started.ok:
-                return _port(started)
+            started = self._start_stopped(node, key)
+            if not isinstance(started, Done):
+                return started
         elif not node.server.running():
             node.server.start()
             # give it the time a join takes; a Synced join makes bootstrap needless
             joined = dataclasses.replace(node, deadline_s=min(node.deadline_s, 15.0)).start()
             if joined.ok:
                 return _port(joined)
-        if bootstrap_allowed and not (self.cold_start and self.cold_start.peers_all_members()):
+        if bootstrap_allowed:
             self._await_view_change(node)
         return _port(node.make_primary(bootstrap_allowed=bootstrap_allowed))
 
@@ -173,6 +202,8 @@ class GaleraPortAdapter:
         return dirs[-1] if dirs else None
 
     def quarantine(self, *, key: str, deadline: int) -> PortOutcome:
+        if self.cold_start is not None and not self.node.server.running():
+            return self._locked(deadline, lambda node: self._quarantine_stopped(node, key))
         node = self._budget(deadline)
         if node is None:
             return Uncertain("deadline passed before the quarantine")
@@ -195,6 +226,10 @@ class GaleraPortAdapter:
             )  # fmt: skip
         except QuarantineError as exc:
             return Failed(str(exc))
+        self._record(key, receipt)
+        return Done(detail=f"dumped {sum(receipt.rows.values())} rows to {receipt.name}")
+
+    def _record(self, key: str, receipt: Receipt) -> None:
         plan = _PLAN.match(key)
         try:
             index = json.loads(self._receipts().read_text())
@@ -204,14 +239,59 @@ class GaleraPortAdapter:
         tmp = self._receipts().with_suffix(".tmp")
         tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, self._receipts())
-        return Done(detail=f"dumped {sum(receipt.rows.values())} rows to {receipt.name}")
+
+    def _quarantine_stopped(self, node: GaleraNode, key: str) -> PortOutcome:
+        """Dump a node whose MariaDB is down (an ex-active back after a total outage): read
+        by a standalone start (no Galera, no network, private socket), and only once the
+        total-outage choice picked another node (the start must not disturb the position
+        this node publishes for that choice)."""
+        assert self.cold_start is not None
+        if node.server.running():
+            return Uncertain("MariaDB started meanwhile: the next attempt dumps it")
+        done = self._receipt_for(key)
+        if done is not None:
+            try:
+                return Done(detail=f"already dumped: {verify(done).name}")
+            except QuarantineError:
+                pass  # damaged: dump again
+        action, why = self.cold_start.decide(node)
+        if action != "join":
+            return Uncertain(f"MariaDB is down and the total-outage choice comes first: {why}")
+        try:
+            position = node.recover_position()
+        except GaleraError as exc:
+            return Failed(f"cannot tell what the dump covers: {exc}")
+        proc = node.server.start_standalone()
+        endpoint = Endpoint(socket=node.server.standalone_socket)
+        try:
+            end = time.monotonic() + node.deadline_s
+            while True:
+                try:
+                    query(endpoint, node.creds, "SELECT 1", 2.0)
+                    break
+                except SqlUnavailable as exc:
+                    if proc.poll() is not None or time.monotonic() > end:
+                        return Uncertain(f"standalone start for the dump: {exc}")
+                    time.sleep(0.2)
+            receipt = quarantine(
+                endpoint, node.creds, schemas=self.schemas, root=self.quarantine_root,
+                node=self.name, epoch=self.epoch(), now=self.wall(), timeout=node.sql_timeout_s,
+                committed=position.seqno,
+            )  # fmt: skip
+        except QuarantineError as exc:
+            return Failed(str(exc))
+        finally:
+            node.server.stop_standalone(proc)
+        self._record(key, receipt)
+        rows = sum(receipt.rows.values())
+        return Done(detail=f"dumped {rows} rows of the stopped node to {receipt.name} ({why})")
 
     def rejoin(self, *, key: str, deadline: int) -> PortOutcome:
         return self._locked(deadline, lambda node: self._rejoin(node, key))
 
     def _rejoin(self, node: GaleraNode, key: str) -> PortOutcome:
         if not node.server.running() and self.cold_start is not None:
-            return _port(self.cold_start.start(node, node.deadline_s))
+            return self._start_stopped(node, key)  # after this plan's dump: forced SST
         obs = node.observe()
         s = obs.status
         if s is None and node.server.running():

@@ -85,7 +85,11 @@ def quarantine(
     epoch: int,
     now: dt.datetime,
     timeout: float = 30.0,
+    committed: int | None = None,
 ) -> Receipt:
+    """Dump ``schemas`` of the node at ``endpoint``. ``committed``: the position the
+    dump covers when the server cannot say (a stopped node read by a standalone start:
+    its recovered seqno); None: ``wsrep_last_committed`` inside the snapshot."""
     for s in schemas:
         if not _NAME.match(s):
             raise QuarantineError(f"quarantine: schema name {s!r} is not a plain identifier")
@@ -104,12 +108,14 @@ def quarantine(
         raise QuarantineError(f"quarantine of {node}: cannot dump ({exc})") from None
     try:
         with conn.cursor() as cur:
-            cur.execute("SET SESSION wsrep_dirty_reads=ON")
+            if committed is None:
+                cur.execute("SET SESSION wsrep_dirty_reads=ON")
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            cur.execute("SHOW STATUS LIKE 'wsrep_last_committed'")
-            row = cur.fetchone()
-            committed = int(str(row[1])) if row is not None else -1
+            if committed is None:
+                cur.execute("SHOW STATUS LIKE 'wsrep_last_committed'")
+                row = cur.fetchone()
+                committed = int(str(row[1])) if row is not None else -1
             for schema in schemas:
                 cur.execute(
                     "SELECT table_name FROM information_schema.tables "

@@ -138,6 +138,40 @@ class Server:
         os.replace(tmp, self._record_path())
         return proc.pid
 
+    @property
+    def standalone_socket(self) -> Path:
+        return self.root / "standalone.sock"
+
+    def start_standalone(self) -> subprocess.Popen[bytes]:
+        """mariadbd without Galera (wsrep off, no provider), without networking, on a
+        private socket: to read a stopped node's rows (a quarantine dump) without
+        joining anything or serving a client. Refused while the node runs; not recorded
+        as the node's server (the caller stops it: :meth:`stop_standalone`)."""
+        if self.running():
+            raise ServerError(f"{self.root.name}: mariadbd is running; no standalone start")
+        i = self.inner
+        self.standalone_socket.unlink(missing_ok=True)
+        return self._spawn(
+            [
+                "--wsrep-on=OFF",
+                "--wsrep-provider=none",
+                "--skip-networking",
+                f"--socket={i}/standalone.sock",
+                f"--pid-file={i}/standalone.pid",
+                f"--log-error={i}/standalone.log",
+            ],
+            "standalone.out",
+        )
+
+    def stop_standalone(self, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
     def kill(self) -> None:
         """SIGKILL (a crash), for tests and the lab."""
         pid = self.pid()
