@@ -12,9 +12,11 @@ row by row.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,9 @@ def _log_lines(alab: AgentLab, name: str, message: str) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.slow  # about 2 minutes: MariaDB install, SST, detection, recovery twice
-def test_after_a_total_outage_the_agents_bootstrap_the_most_advanced_node() -> None:
+@contextlib.contextmanager
+def _converged_lab() -> Iterator[tuple[AgentLab, GaleraLab]]:
+    """Two agents on real MariaDB Galera, a active and b standby, table created."""
     require_root_tools(*GALERA_TOOLS)
     d = Path("/run/hacore-lab-test") / f"outage-{os.getpid()}-{time.monotonic_ns()}"
     alab = AgentLab(d, mariadb=True, policy="vrrp-winner")
@@ -61,6 +64,22 @@ def test_after_a_total_outage_the_agents_bootstrap_the_most_advanced_node() -> N
             alab.start_agent(name)
         alab.lab.start_together()
         alab.wait_roles({"a": "active", "b": "standby"}, 30)
+        yield alab, g
+    finally:
+        alab.down()
+
+
+def _every_acked_write_on_both(g: GaleraLab, acked: list[int]) -> None:
+    for name in ("a", "b"):  # row by row
+        present = table_ids(g, name)
+        missing = [i for i in acked if i not in present]
+        assert missing == [], f"{name} lacks acknowledged writes {missing[:10]}"
+    assert table_ids(g, "a") == table_ids(g, "b")
+
+
+@pytest.mark.slow  # about 2 minutes: MariaDB install, SST, detection, recovery twice
+def test_after_a_total_outage_the_agents_bootstrap_the_most_advanced_node() -> None:
+    with _converged_lab() as (alab, g):
         w = Writer(g, "a", ids(1))
         assert w.write(10) == 10
         # power lost: the agents first, then MariaDB, b before a
@@ -94,13 +113,7 @@ def test_after_a_total_outage_the_agents_bootstrap_the_most_advanced_node() -> N
         assert started["b"] and all("MariaDB runs on a" in e["detail"] for e in started["b"]), (
             started
         )
-        for name in ("a", "b"):  # row by row
-            present = table_ids(g, name)
-            missing = [i for i in acked if i not in present]
-            assert missing == [], f"{name} lacks acknowledged writes {missing[:10]}"
-        assert table_ids(g, "a") == table_ids(g, "b")
-    finally:
-        alab.down()
+        _every_acked_write_on_both(g, acked)
 
 
 @pytest.mark.slow  # about 3 minutes: two failovers' detection, recovery, a standalone dump, SST
@@ -109,17 +122,7 @@ def test_after_a_total_outage_an_ex_active_behind_is_dumped_then_joins_by_sst() 
     alone; then b crashes too. a comes back first; it is first in the order and the
     VRRP master, but behind: b bootstraps. a's log says it was active, so its demotion
     dumps its stopped MariaDB (standalone start) before it joins b by a forced SST."""
-    require_root_tools(*GALERA_TOOLS)
-    d = Path("/run/hacore-lab-test") / f"outage-{os.getpid()}-{time.monotonic_ns()}"
-    alab = AgentLab(d, mariadb=True, policy="vrrp-winner")
-    try:
-        g = alab.galera
-        assert g is not None
-        sql_root(g, "a", f"CREATE TABLE {TABLE} (id INT PRIMARY KEY, origin VARCHAR(8))")
-        for name in ("a", "b"):
-            alab.start_agent(name)
-        alab.lab.start_together()
-        alab.wait_roles({"a": "active", "b": "standby"}, 30)
+    with _converged_lab() as (alab, g):
         wa = Writer(g, "a", ids(1))
         assert wa.write(10) == 10
         alab.kill_agent("a")  # a loses power
@@ -155,10 +158,4 @@ def test_after_a_total_outage_an_ex_active_behind_is_dumped_then_joins_by_sst() 
         assert g.server("a").state_transfer_since(a_log) == "SST", "\n".join(story[-40:])
         dumps = sorted((alab.lab.dir / "quarantine").glob("epoch-*_node-a_*"))
         assert dumps, "a's stopped MariaDB was not dumped before its SST"
-        for name in ("a", "b"):  # row by row
-            present = table_ids(g, name)
-            missing = [i for i in acked if i not in present]
-            assert missing == [], f"{name} lacks acknowledged writes {missing[:10]}"
-        assert table_ids(g, "a") == table_ids(g, "b")
-    finally:
-        alab.down()
+        _every_acked_write_on_both(g, acked)

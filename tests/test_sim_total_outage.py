@@ -17,6 +17,13 @@ def _galera_lines(sim: Simulation) -> list[tuple[int, str, str]]:
     return [(t, who, what) for t, who, what in sim.timeline if "galera" in what]
 
 
+def _started(schedule: tuple[Fault, ...], until: int, nodes: int = 2) -> Simulation:
+    sim = make_simulation("custom", 1, nodes=nodes, schedule=schedule)
+    sim.start()
+    sim.run_until(until)
+    return sim
+
+
 def test_the_most_advanced_node_bootstraps_even_when_it_comes_back_last() -> None:
     # n1 (first in order, higher VRRP priority) crashes; n2 takes over, bootstraps
     # and takes writes alone; then n2 crashes too. n1 comes back first, 3 s ahead.
@@ -26,9 +33,7 @@ def test_the_most_advanced_node_bootstraps_even_when_it_comes_back_last() -> Non
         Fault(50 * S, "restart", "n1"),
         Fault(53 * S, "restart", "n2"),
     )
-    sim = make_simulation("custom", 1, schedule=schedule)
-    sim.start()
-    sim.run_until(52 * S)
+    sim = _started(schedule, 52 * S)
     n1, n2 = sim.data
     # back for 2 s, alone: n1's MariaDB waits for the rule (n2 may be ahead)
     assert n1.up and n1.g_held and n1.g_outage and not n1.g_primary
@@ -66,9 +71,7 @@ def test_a_node_not_heard_from_blocks_the_bootstrap_until_it_returns() -> None:
         Fault(31 * S, "restart", "n2"),
         Fault(60 * S, "restart", "n3"),
     )
-    sim = make_simulation("custom", 1, nodes=3, schedule=schedule)
-    sim.start()
-    sim.run_until(59 * S)
+    sim = _started(schedule, 59 * S, nodes=3)
     # two of three back for half a minute: n3 may be the most advanced, nobody starts
     assert not any(t > 20 * S for t, _, _ in _galera_lines(sim))
     assert all(not n.g_primary for n in sim.data)
