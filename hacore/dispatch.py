@@ -259,7 +259,7 @@ class Dispatcher:
             return jobs
         result: inp.Input
         if isinstance(outcome, Done):
-            result = inp.StepSucceeded(at, step.plan_id, step.step, step.attempt)
+            result = inp.StepSucceeded(at, step.plan_id, step.step, step.attempt, outcome.detail)
         elif isinstance(outcome, Failed):
             result = inp.StepFailed(at, step.plan_id, step.step, step.attempt, outcome.reason)
         else:
@@ -422,14 +422,17 @@ def perform(ports: Ports, job: Job) -> Outcome:
     mapping) from a task bounded by the job's deadline.
     """
     observed: list[inp.Input] = []
+    details: list[str] = []  # what each call said it did: the step's record
     worst: Outcome | None = None
     for call in job.calls:
         outcome = call_port(ports, call)
         if isinstance(outcome, Done):
             observed.extend(outcome.inputs)
+            if outcome.detail:
+                details.append(outcome.detail)
             continue
         if not job.best_effort:
             return outcome
         if worst is None or _WORSE[type(outcome)] > _WORSE[type(worst)]:
             worst = outcome
-    return worst if worst is not None else Done(tuple(observed))
+    return worst if worst is not None else Done(tuple(observed), detail="; ".join(details))

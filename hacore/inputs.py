@@ -101,11 +101,16 @@ class PeerLost(Input):
 @dataclass(frozen=True, slots=True)
 class StepSucceeded(Input):
     TYPE: ClassVar[str] = "step-succeeded"
+    # v2 added ``detail``: what the port said it did (a restore's replica
+    # position, a bootstrap's view), so the log records it. Older logs decode
+    # through the store's upcaster (detail "").
+    VERSION: ClassVar[int] = 2
     KIND: ClassVar[InputKind] = InputKind.STEP_SUCCEEDED
     at: int
     plan_id: int
     step: StepName
     attempt: int
+    detail: str = ""
 
 
 @register

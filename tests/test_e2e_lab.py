@@ -20,6 +20,7 @@ from realdaemon import require_root_tools
 
 from hacore import codec
 from hacore import events as ev
+from hacore import inputs as inp
 from hacore.roles import PlanKind
 
 pytestmark = pytest.mark.root
@@ -101,6 +102,15 @@ def test_killing_the_active_moves_k3s_restored_from_the_replica(e2e: E2ELab) -> 
     promotion = last_promotion(lab.log("b"))
     assert promotion is not None
     assert {"restore_k3s_db", "start_k3s", "start_replication"} <= set(promotion.steps)
+    # The restore's replica position and verification are in b's log.
+    restored = [
+        m.detail
+        for m in lab.log("b")
+        if isinstance(m, inp.StepSucceeded)
+        and m.plan_id == promotion.plan_id
+        and m.step.value == "restore_k3s_db"
+    ]
+    assert restored and "replica txid" in restored[0] and "integrity ok" in restored[0], restored
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from hacore import inputs as inp
 from hacore.context import Context
 from hacore.log import GENESIS_HASH, InMemoryLog, LogRecord, record_hash, redecide
 from hacore.node import Node
+from hacore.plans import StepName
 from hacore.roles import PeerRole
 
 
@@ -105,3 +106,12 @@ def test_a_v1_payload_that_already_has_changes_is_refused() -> None:
     v1 = {"at": 5, "peer": "b", "role": "active", "epoch": 3, "committed": 9, "changes": 4}
     with pytest.raises(UpcastError, match="that is v2"):
         DEFAULT_UPCASTERS.decode("peer-heard", 1, json.dumps(v1))
+
+
+def test_step_succeeded_v1_upcasts_to_an_empty_detail() -> None:
+    assert inp.StepSucceeded.VERSION == 2
+    v1 = {"at": 5, "plan_id": 2, "step": "restore_k3s_db", "attempt": 1}
+    message = DEFAULT_UPCASTERS.decode("step-succeeded", 1, json.dumps(v1))
+    assert message == inp.StepSucceeded(5, 2, StepName.RESTORE_K3S_DB, 1, "")
+    with pytest.raises(UpcastError, match="that is v2"):
+        DEFAULT_UPCASTERS.decode("step-succeeded", 1, json.dumps({**v1, "detail": "x"}))

@@ -17,6 +17,8 @@ Registered here (the real history of the core's types):
 * ``peer-heard`` v3 -> v4: v4 added ``follows`` (the node the peer backs as
   active, its safety-first vote). A v3 peer did not say: "" (nobody), which
   is how a v3 core counted every reachable peer.
+* ``step-succeeded`` v1 -> v2: v2 added ``detail`` (what the port said it did,
+  e.g. a restore's replica position). A v1 runtime recorded nothing: "".
 """
 
 from __future__ import annotations
@@ -126,6 +128,14 @@ def _current_version(type_name: str) -> int:
 
 
 DEFAULT_UPCASTERS = UpcasterRegistry()
+
+
+@DEFAULT_UPCASTERS.upcaster("step-succeeded", 1)
+def _step_succeeded_v1(payload: Payload) -> tuple[int, Payload]:
+    if "detail" in payload:
+        raise UpcastError("step-succeeded v1: unexpected field 'detail' (that is v2)")
+    payload["detail"] = ""  # a v1 runtime did not record what the port said
+    return 2, payload
 
 
 @DEFAULT_UPCASTERS.upcaster("peer-heard", 1)
