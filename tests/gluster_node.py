@@ -80,7 +80,7 @@ class GlusterNode:
 
     def _wait_ready(self, pid: int) -> None:
         # Until the launcher has exec'd glusterd, /proc/PID/ns/mnt is not its namespace.
-        end = time.monotonic() + 20
+        end = time.monotonic() + 60  # generous: a loaded 2-core machine
         while time.monotonic() < end:
             try:
                 comm = Path(f"/proc/{pid}/comm").read_text().strip()
@@ -88,12 +88,12 @@ class GlusterNode:
                 raise RuntimeError("glusterd's launcher exited") from None
             if comm == "glusterd":
                 try:
-                    if "<opRet>0</opRet>" in self.cli.xml(["pool", "list"], timeout_s=2):
+                    if "<opRet>0</opRet>" in self.cli.xml(["pool", "list"], timeout_s=5):
                         return
                 except GlusterTimeout:
                     pass
             time.sleep(0.1)
-        raise RuntimeError("glusterd did not answer within 20 s")
+        raise RuntimeError("glusterd did not answer within 60 s")
 
     def brick(self, name: str) -> str:
         return f"{self.address}:{self.root / 'bricks' / name}"
