@@ -21,18 +21,17 @@ from pathlib import Path
 
 from adapters.keepalived.fifo import parse_line
 from adapters.keepalived.ingest import to_core_input
-from adapters.lab import Lab, LabError, NodeSpec
-from hacore.config import ClusterConfig
-from hacore.config import NodeSpec as CoreNode
+from adapters.lab import Lab, LabError, LabNodeSpec
+from hacore.config import ClusterConfig, NodeSpec
 from hacore.context import Context
 from hacore.decider import initial_state
 from hacore.decider import step as core_step
 from hacore.vrrp import (
     AdvertReceived,
     Start,
-    TimerFired,
     VrrpConfig,
     VrrpRouter,
+    VrrpTimerFired,
     master_down_interval,
     step,
 )
@@ -47,7 +46,7 @@ def p95(xs: list[float]) -> float:
 
 def takeover_trials(trials: int, advert_int: str, state_dir: Path, seed: int) -> list[float]:
     lab = Lab.up(
-        [NodeSpec("n1", MASTER_PRIO), NodeSpec("n2", BACKUP_PRIO)],
+        [LabNodeSpec("n1", MASTER_PRIO), LabNodeSpec("n2", BACKUP_PRIO)],
         name="bench",
         advert_int=advert_int,
         state_dir=state_dir,
@@ -84,7 +83,7 @@ def takeover_trials(trials: int, advert_int: str, state_dir: Path, seed: int) ->
 def decision_times_us(n: int = 20000) -> list[float]:
     """Per notify line: parse it, make it the core's input, let the core decide (and evolve)."""
     cluster = ClusterConfig(
-        (CoreNode("n1", "10.77.0.1", MASTER_PRIO), CoreNode("n2", "10.77.0.2", BACKUP_PRIO))
+        (NodeSpec("n1", "10.77.0.1", MASTER_PRIO), NodeSpec("n2", "10.77.0.2", BACKUP_PRIO))
     )
     ctx = Context(cluster, "n2")
     state = initial_state(cluster, "n2")
@@ -111,7 +110,7 @@ def vrrp_step_times_us(n: int = 20000) -> list[float]:
         stim = (
             AdvertReceived(i * 1000, rec.priority, 100_000, "10.77.0.1")
             if rec.state == "MASTER"
-            else TimerFired(i * 1000, router.timer_generation + 1)
+            else VrrpTimerFired(i * 1000, router.timer_generation + 1)
         )
         router, _actions = step(router, stim)
         times.append((time.perf_counter_ns() - t0) / 1000)

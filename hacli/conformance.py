@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from adapters.keepalived.fifo import LineKind
-from adapters.lab.lab import SUBNET, Lab, NodeSpec, Transition
+from adapters.lab.lab import SUBNET, Lab, LabNodeSpec, Transition
 from adapters.lab.net import LabError
 from hacore.vrrp import VrrpConfig, master_down_interval_us
 from sims.keepalived_timing import MEASURED, typical
@@ -89,7 +89,7 @@ class Step:
 class Scenario:
     name: str
     title: str
-    nodes: tuple[NodeSpec, ...]
+    nodes: tuple[LabNodeSpec, ...]
     duration: float
     steps: tuple[Step, ...] = ()
     start: tuple[str, ...] | None = None  # started together at t0; None = all
@@ -107,7 +107,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "initial-election",
             "initial election by priority (3 nodes, 250/150/50, started together, "
             "advert_int 0.5 s)",
-            (NodeSpec(a, 250), NodeSpec(b, 150), NodeSpec(c, 50)),
+            (LabNodeSpec(a, 250), LabNodeSpec(b, 150), LabNodeSpec(c, 50)),
             duration=2.5,
             # Started together, the nodes' down timers differ only by their skews; at
             # 0.1 s those differ by ~40 ms, the size of keepalived's start-up jitter on
@@ -118,7 +118,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "equal-priority-address",
             "equal priorities: both master in a partition, heal -> higher address wins",
-            (NodeSpec(a, 100), NodeSpec(b, 100)),
+            (LabNodeSpec(a, 100), LabNodeSpec(b, 100)),
             duration=2.0,
             initial_partition=((a,), (b,)),
             steps=(Step(1.0, "heal"),),
@@ -127,7 +127,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "preempt-on-return",
             "a higher-priority node returning preempts",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=3.0,
             start=(a,),
             steps=(Step(STAGGER, "start", b), Step(1.0, "kill", a), Step(2.0, "start", a)),
@@ -137,7 +137,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "nopreempt",
             "nopreempt keeps the current (lower-priority) master",
-            (NodeSpec(a, 200, preempt=False), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200, preempt=False), LabNodeSpec(b, 150)),
             duration=2.5,
             start=(b,),
             steps=(Step(1.0, "start", a),),
@@ -146,7 +146,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "preempt-delay",
             "preempt_delay 1 s delays the takeover by the higher priority",
-            (NodeSpec(a, 200, preempt_delay=1), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200, preempt_delay=1), LabNodeSpec(b, 150)),
             duration=3.5,
             start=(b,),
             steps=(Step(1.0, "start", a),),
@@ -156,7 +156,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "kill-master",
             "SIGKILL of the master's process group -> takeover after Master_Down_Interval",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=2.0,
             start=(a,),
             steps=(
@@ -169,7 +169,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "stop-master",
             "clean stop of the master (priority-0 advert) -> takeover after Skew_Time",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=2.0,
             start=(a,),
             steps=(
@@ -182,7 +182,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "partition-two-masters",
             "a partition gives two masters",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=2.0,
             start=(a,),
             steps=(
@@ -195,7 +195,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "priority-drop",
             "the master's priority drops below the backup's (track_file) -> takeover",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=2.0,
             start=(a,),
             steps=(Step(STAGGER, "start", b), Step(1.0, "bias", a, value=-100)),
@@ -205,7 +205,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "partition-heal",
             "heal after a partition gives one master (the higher priority)",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=3.0,
             start=(a,),
             steps=(
@@ -232,7 +232,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "`state MASTER` on the higher node (200, alone for 0.4 s, advert_int 0.5 s): "
             "BACKUP first, master after the full Master_Down_Interval (1.609 s), not one "
             "interval + skew (0.502 s)",
-            (NodeSpec(a, 200, start_as_master=True), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200, start_as_master=True), LabNodeSpec(b, 150)),
             duration=2.5,
             start=(a,),
             steps=(Step(START_MASTER_STAGGER, "start", b),),
@@ -243,7 +243,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "`state MASTER` on the lower node (150, started 0.4 s after 200, advert_int "
             "0.5 s): no transient mastership, it stays BACKUP (one interval + skew, 0.7 s, "
             "would make it master before 200's first advert)",
-            (NodeSpec(a, 200), NodeSpec(b, 150, start_as_master=True)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150, start_as_master=True)),
             duration=2.5,
             start=(a,),
             steps=(Step(START_MASTER_STAGGER, "start", b),),
@@ -253,7 +253,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "owner-255",
             "priority 255 with `state MASTER` (the address owner): MASTER at once, no BACKUP "
             "line; the 150 node started later stays BACKUP",
-            (NodeSpec(a, 255, start_as_master=True), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 255, start_as_master=True), LabNodeSpec(b, 150)),
             duration=1.0,
             start=(a,),
             steps=(Step(STAGGER, "start", b),),
@@ -263,7 +263,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "three-kill-master",
             "3 nodes 150/120/100, SIGKILL of the master: the 120 node takes over (racy: the "
             "backups' down timers are 8 ms apart; see the distributions)",
-            (NodeSpec(a, 150), NodeSpec(b, 120), NodeSpec(c, 100)),
+            (LabNodeSpec(a, 150), LabNodeSpec(b, 120), LabNodeSpec(c, 100)),
             duration=2.0,
             start=(a,),
             steps=(Step(STAGGER, "start", b), Step(STAGGER, "start", c), Step(1.0, "kill", a)),
@@ -275,7 +275,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "equal-together-n1-first",
             "equal priorities (100/100) started together, n1 launched first: one master "
             "(racy: start order, not address; see the distributions)",
-            (NodeSpec(a, 100), NodeSpec(b, 100)),
+            (LabNodeSpec(a, 100), LabNodeSpec(b, 100)),
             duration=1.0,
             start=(a, b),
             advert_int=advert_int,
@@ -285,7 +285,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "equal-together-n2-first",
             "equal priorities (100/100) started together, n2 launched first: one master "
             "(racy, as above)",
-            (NodeSpec(a, 100), NodeSpec(b, 100)),
+            (LabNodeSpec(a, 100), LabNodeSpec(b, 100)),
             duration=1.0,
             start=(b, a),
             advert_int=advert_int,
@@ -294,7 +294,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "kill-master-0.05",
             "advert_int 0.05 s: SIGKILL of the master -> takeover after Master_Down_Interval",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=1.5,
             start=(a,),
             steps=(Step(STAGGER, "start", b), Step(1.0, "kill", a)),
@@ -304,7 +304,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
         Scenario(
             "kill-master-0.02",
             "advert_int 0.02 s: SIGKILL of the master -> takeover after Master_Down_Interval",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=1.3,
             start=(a,),
             steps=(Step(STAGGER, "start", b), Step(1.0, "kill", a)),
@@ -316,7 +316,7 @@ def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
             "after a partition, n2 -> n1 heals first: master n1 hears n2's lower priority "
             "and writes MASTER_RX_LOWER_PRI per advert (no new MASTER line); the full heal "
             "then sends n2 to BACKUP",
-            (NodeSpec(a, 200), NodeSpec(b, 150)),
+            (LabNodeSpec(a, 200), LabNodeSpec(b, 150)),
             duration=2.0,
             start=(a,),
             steps=(

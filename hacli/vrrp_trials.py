@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from adapters.lab.lab import SUBNET, NodeSpec
+from adapters.lab.lab import SUBNET, LabNodeSpec
 from adapters.lab.trials import TrialRecord, TrialSpec, TrialStep, WireAdvert
 from hacore.vrrp import VrrpConfig, master_down_interval_us
 from sims.keepalived_timing import KeepalivedTiming
@@ -47,26 +47,26 @@ class RacyCase:
 def _solo(i: int) -> TrialSpec:
     # n2's namespace is there (its address answers ARP, so n1's unicast adverts go on
     # the wire) but its keepalived is never started: n1 is alone
-    return TrialSpec("solo", (NodeSpec("n1", 200), NodeSpec("n2", 100)), "0.1", 1.0, ("n1",))
+    return TrialSpec("solo", (LabNodeSpec("n1", 200), LabNodeSpec("n2", 100)), "0.1", 1.0, ("n1",))
 
 
 def _equal(first: str) -> Callable[[int], TrialSpec]:
     other = "n2" if first == "n1" else "n1"
 
     def spec(i: int) -> TrialSpec:
-        nodes = (NodeSpec("n1", 100), NodeSpec("n2", 100))
+        nodes = (LabNodeSpec("n1", 100), LabNodeSpec("n2", 100))
         return TrialSpec(f"equal-{first}-first", nodes, "0.1", 1.0, (first, other))
 
     return spec
 
 
 def _together3(i: int) -> TrialSpec:
-    nodes = (NodeSpec("n1", 150), NodeSpec("n2", 120), NodeSpec("n3", 100))
+    nodes = (LabNodeSpec("n1", 150), LabNodeSpec("n2", 120), LabNodeSpec("n3", 100))
     return TrialSpec("together-3", nodes, "0.1", 1.0, ("n1", "n2", "n3"))
 
 
 def _kill3(i: int) -> TrialSpec:
-    nodes = (NodeSpec("n1", 150), NodeSpec("n2", 120), NodeSpec("n3", 100))
+    nodes = (LabNodeSpec("n1", 150), LabNodeSpec("n2", 120), LabNodeSpec("n3", 100))
     # the kill lands at a different phase of n1's advert cycle in every trial
     phase = round((i * 0.0373) % 0.1, 4)
     return TrialSpec(

@@ -28,9 +28,9 @@ Rules
 Speed
 -----
 Every record of a log is encoded once (hashed into the chain) and decoded on
-every replay, so both directions are compiled per class at registration, the
-way :mod:`hacore.evolve` compiles its setters: :func:`_compile_payload_json`
-writes the canonical JSON straight from the fields, and
+every replay, so both directions are compiled per class at registration
+(through :mod:`hacore.codegen`, the core's one code generator):
+:func:`_compile_payload_json` writes the canonical JSON straight from the fields, and
 :func:`_compile_decoder` checks each field's JSON type inline (a dict lookup
 for enum fields instead of an ``Enum()`` call). Both only take the common,
 well-typed path; anything else (a wrong type, a missing or extra field, a
@@ -48,6 +48,8 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
+
+from hacore import codegen
 
 
 class DecodeError(ValueError):
@@ -211,12 +213,11 @@ def _decode_payload_checked(type_name: str, version: int, payload: Any) -> Messa
         raise DecodeError(f"{type_name}: {exc}") from exc
 
 
-# The C scanner json.loads runs, without its wrapper: replay parses one small
-# object per record and the wrapper (a regex for leading and trailing
-# whitespace, a BOM check) was a third of it.
-# (``scan_once`` is set in JSONDecoder.__init__; typeshed does not declare it.)
-_DECODER: Any = json.decoder.JSONDecoder()
-_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
+# The decoder json.loads runs, called without json.loads's wrapper: replay
+# parses one small object per record and the wrapper (a regex for leading and
+# trailing whitespace, a BOM check) was a third of it. ``raw_decode`` is the
+# decoder's public entry for a value at an offset.
+_DECODER = json.JSONDecoder()
 
 
 def parse_json(text: str) -> Any:
@@ -230,8 +231,8 @@ def parse_json(text: str) -> Any:
     """
     if type(text) is str:
         try:
-            value, end = _SCAN_ONCE(text, 0)
-        except (StopIteration, ValueError, RecursionError):
+            value, end = _DECODER.raw_decode(text, 0)
+        except (ValueError, RecursionError):
             pass
         else:
             if end == len(text):
@@ -353,7 +354,6 @@ def _enum_decoder(enum_cls: type[enum.Enum]) -> Callable[[Any, str], Any]:
 
 _PAYLOAD_JSON: dict[type[Message], Callable[[Any], str]] = {}
 _FAST_DECODERS: dict[str, Callable[[int, Any], Message]] = {}
-_SOURCES: dict[str, str] = {}
 
 _ENCODE_STRING: Callable[[str], str] = json.encoder.encode_basestring  # ensure_ascii=False
 
@@ -399,7 +399,9 @@ def _compile_payload_json(cls: type[Message], hints: Mapping[str, Any]) -> Calla
         lines.append(f"    s{i} = {expr}")
         template.append(f"{json.dumps(name)}:{{s{i}}}")  # field names hold no braces
     lines.append(f"    return f{'{{' + ','.join(template) + '}}'!r}")
-    encode: Callable[[Any], str] = _exec(f"{cls.TYPE}.payload_json", "payload_json", lines, scope)
+    encode: Callable[[Any], str] = codegen.compile_function(
+        f"{cls.TYPE}.payload_json", "payload_json", lines, scope
+    )
     return encode
 
 
@@ -480,17 +482,12 @@ def _compile_decoder(cls: type[Message], hints: Mapping[str, Any]) -> Callable[[
         lines.append("                except (TypeError, ValueError):")
         lines.append("                    pass")
     lines.append(f"    return SLOW({cls.TYPE!r}, version, p)")
-    decode: Callable[[int, Any], Message] = _exec(f"{cls.TYPE}.decode", "decode", lines, scope)
+    decode: Callable[[int, Any], Message] = codegen.compile_function(
+        f"{cls.TYPE}.decode", "decode", lines, scope
+    )
     return decode
-
-
-def _exec(key: str, name: str, lines: list[str], scope: dict[str, Any]) -> Any:
-    source = "\n".join(lines)
-    _SOURCES[key] = source
-    exec(compile(source, f"<hacore.codec {key}>", "exec"), scope)  # generated from the fields
-    return scope[name]
 
 
 def _generated_source(key: str) -> str:
     """The source generated for ``"<type>.payload_json"`` or ``"<type>.decode"``."""
-    return _SOURCES[key]
+    return codegen.generated_source(key)

@@ -173,10 +173,3 @@ def next_epoch(max_seen: int, node_index: int, node_count: int) -> int:
     owner_residue = (node_index + 1) % node_count
     candidate = max_seen + 1
     return candidate + (owner_residue - candidate) % node_count
-
-
-def epoch_owner(epoch: int, config: ClusterConfig) -> str:
-    if epoch <= 0:
-        raise ValueError("epoch 0 belongs to no node")
-    n = len(config.nodes)
-    return config.nodes[(epoch - 1) % n].name

@@ -7,82 +7,26 @@ the same state under a newer decider (decisions may drift; facts do not).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
-from typing import Any, TypeVar
-
+from hacore import codegen
 from hacore import events as ev
-from hacore.roles import PeerRole, Policy, Role, VrrpStatus
+from hacore.roles import PeerRole, Policy, VrrpStatus
 from hacore.state import ArmedTimer, NodeState, PeerView, PlanProgress
 
-_T = TypeVar("_T")
-
-
-def _fast_replace(cls: type[_T]) -> Callable[..., _T]:
-    """``dataclasses.replace`` for one frozen, slotted class without ``__post_init__``.
-
-    Replay is a fold of evolve, and ``dataclasses.replace`` (field introspection,
-    a kwargs dict, the frozen ``__init__``) was most of its cost. This builds the
-    same value directly: a new instance with every slot copied or changed.
-    """
-    assert not hasattr(cls, "__post_init__"), f"{cls.__name__} validates in __post_init__"
-    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    lines = [
-        "def replace(obj, **changes):",
-        "    if not changes.keys() <= NAMES:",
-        "        raise TypeError(f'unknown fields {sorted(changes.keys() - NAMES)}')",
-        "    new = NEW(CLS)",
-    ]
-    lines += [
-        f"    S{i}(new, changes[{n!r}] if {n!r} in changes else obj.{n})"
-        for i, n in enumerate(names)
-    ]
-    lines.append("    return new")
-    scope: dict[str, Any] = {
-        "NEW": object.__new__,
-        "CLS": cls,
-        "NAMES": frozenset(names),
-    }
-    # Each slot's bound __set__, looked up once here rather than per call.
-    scope.update({f"S{i}": cls.__dict__[n].__set__ for i, n in enumerate(names)})
-    exec("\n".join(lines), scope)  # generated from the class's own fields
-    fn: Callable[..., _T] = scope["replace"]
-    return fn
-
-
-def _setter(cls: type[_T], *changed: str) -> Callable[..., _T]:
-    """A copy of ``obj`` with the named fields set positionally: the hot events' update.
-
-    Specialised and unrolled (slot descriptors, no kwargs dict, no membership
-    tests): the replay benchmark's most frequent events go through these.
-    """
-    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    assert set(changed) <= set(names)
-    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": cls}
-    lines = [f"def setter(obj, {', '.join(changed)}):", "    new = NEW(CLS)"]
-    for i, name in enumerate(names):
-        # The slot's bound __set__, looked up once here rather than per call.
-        scope[f"S{i}"] = cls.__dict__[name].__set__
-        value = name if name in changed else f"obj.{name}"
-        lines.append(f"    S{i}(new, {value})")
-    lines.append("    return new")
-    exec("\n".join(lines), scope)  # generated from the class's own fields
-    fn: Callable[..., _T] = scope["setter"]
-    return fn
-
-
-_replace_state = _fast_replace(NodeState)
-_set_timers = _setter(NodeState, "timers")
-_set_timers_next = _setter(NodeState, "timers", "next_timer_id")
-_set_plan = _setter(NodeState, "plan")
-_set_role = _setter(NodeState, "role")
-_set_vrrp = _setter(NodeState, "vrrp", "vrrp_priority")
-_set_plan_step = _setter(PlanProgress, "index", "attempt")
-_set_committed = _setter(NodeState, "committed")
-_set_plan_next = _setter(NodeState, "plan", "next_plan_id")
-_set_peers_seen = _setter(NodeState, "peers", "max_epoch_seen")
-_set_epoch = _setter(NodeState, "epoch", "max_epoch_seen")
-_replace_peer = _fast_replace(PeerView)
+# Copies of the state with some fields changed (generated: hacore.codegen). The
+# specialised copiers, fields set positionally, are for the replay's most
+# frequent events; the rest go through the general replacer.
+_replace_state = codegen.slot_replacer(NodeState)
+_set_timers = codegen.slot_copier(NodeState, "timers")
+_set_timers_next = codegen.slot_copier(NodeState, "timers", "next_timer_id")
+_set_plan = codegen.slot_copier(NodeState, "plan")
+_set_role = codegen.slot_copier(NodeState, "role")
+_set_vrrp = codegen.slot_copier(NodeState, "vrrp", "vrrp_priority")
+_set_plan_step = codegen.slot_copier(PlanProgress, "index", "attempt")
+_set_committed = codegen.slot_copier(NodeState, "committed")
+_set_plan_next = codegen.slot_copier(NodeState, "plan", "next_plan_id")
+_set_peers_seen = codegen.slot_copier(NodeState, "peers", "max_epoch_seen")
+_set_epoch = codegen.slot_copier(NodeState, "epoch", "max_epoch_seen")
+_replace_peer = codegen.slot_replacer(PeerView)
 
 
 def _with_peer(state: NodeState, view: PeerView) -> tuple[PeerView, ...]:
@@ -205,11 +149,4 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
     raise TypeError(f"evolve: not an event: {event!r}")
 
 
-def replay(initial: NodeState, events: list[ev.Event]) -> NodeState:
-    state = initial
-    for event in events:
-        state = evolve(state, event)
-    return state
-
-
-__all__ = ["Role", "evolve", "replay"]
+__all__ = ["evolve"]

@@ -21,29 +21,29 @@ def vrrp_after(state: NodeState, i: inp.Input) -> VrrpStatus:
     return i.state if isinstance(i, inp.VrrpReported) else state.vrrp
 
 
-def votes_after(ctx: Context, state: NodeState, i: inp.Input) -> int:
-    """Votes this node holds (its own included) once this input is taken into account.
-
-    A reachable peer's vote counts only if the peer follows nobody or this
+def _vote(reachable: bool, follows: str, me: str) -> int:
+    """A reachable peer's vote counts only if the peer follows nobody or this
     node: reachability alone is not a vote, or a bridge node seen by both sides
-    of a non-transitive partition would give each side a "majority".
-    """
+    of a non-transitive partition would give each side a "majority"."""
+    return 1 if reachable and (follows == "" or follows == me) else 0
+
+
+def votes_now(ctx: Context, state: NodeState) -> int:
+    """Votes this node holds now, its own included."""
     me = ctx.node
-    votes = 1
-    seen = False
-    for view in state.peers:
-        reachable, follows = view.reachable, view.follows
-        if view.name == getattr(i, "peer", None):
-            seen = True
-            if isinstance(i, inp.PeerHeard):
-                reachable, follows = True, i.follows
-            elif isinstance(i, inp.PeerLost):
-                reachable = False
-        if reachable and (follows == "" or follows == me):
-            votes += 1
-    if not seen and isinstance(i, inp.PeerHeard) and i.follows in ("", me):
-        votes += 1
-    return votes
+    return 1 + sum(_vote(view.reachable, view.follows, me) for view in state.peers)
+
+
+def votes_after(ctx: Context, state: NodeState, i: inp.Input) -> int:
+    """Votes this node holds (its own included) once this input is taken into account."""
+    votes = votes_now(ctx, state)
+    if not isinstance(i, inp.PeerHeard | inp.PeerLost):
+        return votes
+    me = ctx.node
+    old = state.peer(i.peer)
+    before = 0 if old is None else _vote(old.reachable, old.follows, me)
+    after = _vote(True, i.follows, me) if isinstance(i, inp.PeerHeard) else 0
+    return votes - before + after
 
 
 def has_quorum_after(ctx: Context, state: NodeState, i: inp.Input) -> bool:

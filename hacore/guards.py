@@ -113,16 +113,8 @@ def heartbeat_repeats_known_facts(
         return mine is Role.DEMOTING or mine is Role.FAULT
     if ctx.config.mode is not Mode.SAFETY_FIRST:
         return True
-    # facts.votes_after for this message: the peer's view is reachable with the same vote.
-    me = ctx.node
-    votes = 1
-    for other in state.peers:
-        reachable, vote = (
-            (True, follows) if other.name == peer else (other.reachable, other.follows)
-        )
-        if reachable and (vote == "" or vote == me):
-            votes += 1
-    return votes >= ctx.config.majority
+    # The message repeats the peer's stored vote: the votes after it are the votes now.
+    return facts.votes_now(ctx, state) >= ctx.config.majority
 
 
 def quiet_heartbeat(ctx: Context, state: NodeState, i: inp.Input) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hacore import codec
+from hacore import codec, codegen
 from hacore import events as ev
 from hacore import inputs as inp
 from hacore.context import Context
@@ -91,27 +91,10 @@ def record_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _record_maker() -> Callable[..., LogRecord]:
-    """``LogRecord(...)`` without the frozen ``__init__``: the same ten slots, set directly.
-
-    Every append and every read of a stored log builds records, and the frozen
-    dataclass ``__init__`` (one ``object.__setattr__`` per field) was a fifth of
-    ``make_records``. Generated from the class's own slots, like
-    :mod:`hacore.evolve`'s setters.
-    """
-    names = LogRecord.__slots__
-    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": LogRecord}
-    lines = [f"def new_record({', '.join(names)}):", "    new = NEW(CLS)"]
-    for i, name in enumerate(names):
-        scope[f"S{i}"] = LogRecord.__dict__[name].__set__
-        lines.append(f"    S{i}(new, {name})")
-    lines.append("    return new")
-    exec("\n".join(lines), scope)  # generated from the class's own slots
-    fn: Callable[..., LogRecord] = scope["new_record"]
-    return fn
-
-
-new_record = _record_maker()
+# ``LogRecord(...)`` without the frozen ``__init__`` (generated: hacore.codegen):
+# every append and every read of a stored log builds records, and the frozen
+# ``__init__`` (one ``object.__setattr__`` per field) was a fifth of make_records.
+new_record = codegen.slot_constructor(LogRecord)
 
 # Per message class: (kind, type, version, payload encoder, opens an epoch?).
 _ENTRY_INFO: dict[type, tuple[str, str, int, Callable[[Any], str], bool]] = {}

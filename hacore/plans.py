@@ -49,7 +49,9 @@ class Step:
     preserves_data: bool = False
 
 
-# The reference system's promotion, in order (DESIGN.md §Failover plans).
+# The reference system's promotion, in order: the old active is gone before anything
+# starts, the k3s datastore is restored before k3s starts, Galera is primary before
+# replication resumes, and the node is marked active last.
 PROMOTION_STEPS: tuple[Step, ...] = (
     Step(StepName.CONFIRM_OLD_ACTIVE_GONE, None),
     Step(StepName.RESTORE_K3S_DB, "k3s"),  # from the litestream replica

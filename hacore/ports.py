@@ -1,6 +1,6 @@
 """Service ports: the interfaces the runtime carries the core's effects out through.
 
-One port per thing the plans and effects touch (DESIGN.md §Failover plans):
+One port per thing the failover plans (hacore.plans) and effects touch:
 the VIP (keepalived), Galera, the k3s datastore with litestream, k3s, Gluster,
 the peer transport and the timers. ``adapters/`` implements them against the
 real daemons, ``sims/`` as fakes over the simulated world; neither imports the

@@ -89,7 +89,7 @@ class NodeState:
     # Every (peer, epoch) this node is frozen against (manual policy), sorted.
     # One remembered split peer is not enough with three or more actives: a
     # frozen node hearing n2, then n3, then n2 again would "detect" each anew,
-    # announce, and make its peers do the same (a livelock, issue 12).
+    # announce, and make its peers do the same: a livelock.
     frozen_against: tuple[tuple[str, int], ...] = ()
     priority_yielded: bool = False
     quorum_lost: bool = False

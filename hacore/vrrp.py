@@ -10,10 +10,10 @@ Theory of operation
 
 A router has one timer at a time: the Adver_Timer while MASTER, the
 Master_Down_Timer while BACKUP, none otherwise. Each arming carries a fresh
-*generation*; a ``TimerFired`` whose generation is not the armed one is stale
+*generation*; a ``VrrpTimerFired`` whose generation is not the armed one is stale
 (the timer was re-armed or cancelled after it was scheduled) and is ignored.
-The driver (the simulator, or a runtime) schedules ``TimerFired(due, gen)``
-when it sees ``ArmTimer(due, gen)`` and never has to cancel anything.
+The driver (the simulator, or a runtime) schedules ``VrrpTimerFired(due, gen)``
+when it sees ``ArmVrrpTimer(due, gen)`` and never has to cancel anything.
 
 Timers (RFC 5798 §6.1, keepalived ``VRRP_TIMER_SKEW``, integer µs)::
 
@@ -68,7 +68,7 @@ R11 FaultRaised: BACKUP or MASTER goes to FAULT (a master resigns with a
 R12 PriorityChanged sets the effective priority (what track_script /
     track_interface weights or the core make it); it is advertised with the
     next advert and used for the next timer computation. No state change.
-R13 Stale TimerFired (generation not the armed one) is ignored.
+R13 Stale VrrpTimerFired (generation not the armed one) is ignored.
 R14 Stimuli in states where they mean nothing (an advert to a stopped router,
     Start while running, ...) are no-ops.
 R15 Advertisement intervals are what keepalived runs, never what was
@@ -110,15 +110,16 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, replace
+
+from hacore import codegen
+from hacore.roles import VrrpStatus
 
 __all__ = [
     "Action",
     "AdvertReceived",
-    "ArmTimer",
-    "CancelTimer",
+    "ArmVrrpTimer",
+    "CancelVrrpTimer",
     "FaultCleared",
     "FaultRaised",
     "LowerPriorityReported",
@@ -128,11 +129,10 @@ __all__ = [
     "Start",
     "StateChanged",
     "Stimulus",
-    "TimerFired",
     "TimerKind",
     "VrrpConfig",
     "VrrpRouter",
-    "VrrpState",
+    "VrrpTimerFired",
     "advert_interval_in_force_us",
     "check_advert_interval_us",
     "master_down_interval",
@@ -234,14 +234,6 @@ def _address_number(address: str) -> int:
 # ----------------------------------------------------------------- state ----
 
 
-class VrrpState(enum.StrEnum):
-    INIT = "INIT"
-    BACKUP = "BACKUP"
-    MASTER = "MASTER"
-    FAULT = "FAULT"
-    STOP = "STOP"
-
-
 class TimerKind(enum.StrEnum):
     NONE = "NONE"
     ADVER = "ADVER"  # Adver_Timer (MASTER)
@@ -297,7 +289,7 @@ class VrrpRouter:
     """The whole state of one router. Construct with ``VrrpRouter.initial(config)``."""
 
     config: VrrpConfig
-    state: VrrpState
+    state: VrrpStatus
     priority: int  # effective priority (config.priority adjusted by weights/core)
     master_adver_interval_us: int
     timer_kind: TimerKind
@@ -310,7 +302,7 @@ class VrrpRouter:
     def initial(cls, config: VrrpConfig) -> VrrpRouter:
         return cls(
             config=config,
-            state=VrrpState.INIT,
+            state=VrrpStatus.INIT,
             priority=config.priority,
             master_adver_interval_us=config.advert_interval_us,
             timer_kind=TimerKind.NONE,
@@ -327,36 +319,16 @@ class VrrpRouter:
         return master_down_interval_us(self.priority, self.master_adver_interval_us)
 
 
-def _setter(*changed: str) -> Callable[..., VrrpRouter]:
-    """A copy of a router with the named fields set positionally.
-
-    ``dataclasses.replace`` (field introspection, a kwargs dict, the frozen
-    ``__init__``) was most of ``step``'s cost in the simulator; ``VrrpRouter``
-    has no ``__post_init__``, so building the copy slot by slot gives the same
-    value. The pattern of :func:`hacore.evolve._setter`, kept local so this
-    module stays self-contained.
-    """
-    names = tuple(f.name for f in fields(VrrpRouter))
-    assert set(changed) <= set(names) and not hasattr(VrrpRouter, "__post_init__")
-    scope: dict[str, Any] = {"NEW": object.__new__, "CLS": VrrpRouter}
-    lines = [f"def setter(obj, {', '.join(changed)}):", "    new = NEW(CLS)"]
-    for i, name in enumerate(names):
-        # The slot's bound __set__, looked up once here rather than per call.
-        scope[f"S{i}"] = VrrpRouter.__dict__[name].__set__
-        lines.append(f"    S{i}(new, {name if name in changed else 'obj.' + name})")
-    lines.append("    return new")
-    exec("\n".join(lines), scope)  # generated from the class's own fields
-    fn: Callable[..., VrrpRouter] = scope["setter"]
-    return fn
-
-
-_set_timer = _setter("timer_kind", "timer_due", "timer_generation")
+# Copies of a router with the named fields set positionally (generated:
+# hacore.codegen): ``dataclasses.replace`` was most of ``step``'s cost in the
+# simulator.
+_set_timer = codegen.slot_copier(VrrpRouter, "timer_kind", "timer_due", "timer_generation")
 # A role change or an accepted advert: the interval and the new timer at once.
-_set_interval_timer = _setter(
-    "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
+_set_interval_timer = codegen.slot_copier(
+    VrrpRouter, "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
 )
-_set_state_interval_timer = _setter(
-    "state", "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
+_set_state_interval_timer = codegen.slot_copier(
+    VrrpRouter, "state", "master_adver_interval_us", "timer_kind", "timer_due", "timer_generation"
 )
 
 
@@ -393,7 +365,7 @@ class AdvertReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class TimerFired:
+class VrrpTimerFired:
     at: int
     generation: int
 
@@ -418,7 +390,13 @@ class FaultCleared:
 
 
 Stimulus = (
-    Start | Shutdown | AdvertReceived | TimerFired | PriorityChanged | FaultRaised | FaultCleared
+    Start
+    | Shutdown
+    | AdvertReceived
+    | VrrpTimerFired
+    | PriorityChanged
+    | FaultRaised
+    | FaultCleared
 )
 
 
@@ -440,24 +418,24 @@ class LowerPriorityReported:
 
 
 @dataclass(frozen=True, slots=True)
-class ArmTimer:
+class ArmVrrpTimer:
     due: int
     generation: int
 
 
 @dataclass(frozen=True, slots=True)
-class CancelTimer:
+class CancelVrrpTimer:
     pass
 
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
-    old: VrrpState
-    new: VrrpState
+    old: VrrpStatus
+    new: VrrpStatus
     priority: int
 
 
-Action = SendAdvert | ArmTimer | CancelTimer | StateChanged | LowerPriorityReported
+Action = SendAdvert | ArmVrrpTimer | CancelVrrpTimer | StateChanged | LowerPriorityReported
 
 
 # ----------------------------------------------------------------- step ----
@@ -465,27 +443,27 @@ Action = SendAdvert | ArmTimer | CancelTimer | StateChanged | LowerPriorityRepor
 _Result = tuple[VrrpRouter, tuple[Action, ...]]
 
 
-def _arm(r: VrrpRouter, kind: TimerKind, due: int) -> tuple[VrrpRouter, ArmTimer]:
+def _arm(r: VrrpRouter, kind: TimerKind, due: int) -> tuple[VrrpRouter, ArmVrrpTimer]:
     gen = r.timer_generation + 1
-    return _set_timer(r, kind, due, gen), ArmTimer(due, gen)
+    return _set_timer(r, kind, due, gen), ArmVrrpTimer(due, gen)
 
 
-def _cancel(r: VrrpRouter) -> tuple[VrrpRouter, CancelTimer]:
-    # A new generation makes any TimerFired already scheduled stale.
+def _cancel(r: VrrpRouter) -> tuple[VrrpRouter, CancelVrrpTimer]:
+    # A new generation makes any VrrpTimerFired already scheduled stale.
     gen = r.timer_generation + 1
-    return _set_timer(r, TimerKind.NONE, None, gen), CancelTimer()
+    return _set_timer(r, TimerKind.NONE, None, gen), CancelVrrpTimer()
 
 
 def _become_master(r: VrrpRouter, at: int) -> _Result:
     old = r.state
     interval = r.config.advert_interval_us
     due, gen = at + interval, r.timer_generation + 1
-    r = _set_state_interval_timer(r, VrrpState.MASTER, interval, TimerKind.ADVER, due, gen)
-    arm = ArmTimer(due, gen)
+    r = _set_state_interval_timer(r, VrrpStatus.MASTER, interval, TimerKind.ADVER, due, gen)
+    arm = ArmVrrpTimer(due, gen)
     return r, (
         SendAdvert(r.priority, interval),
         arm,
-        StateChanged(old, VrrpState.MASTER, r.priority),
+        StateChanged(old, VrrpStatus.MASTER, r.priority),
     )
 
 
@@ -493,12 +471,14 @@ def _become_backup(r: VrrpRouter, at: int, interval_us: int) -> _Result:
     old = r.state
     due = at + master_down_interval_us(r.priority, interval_us)
     gen = r.timer_generation + 1
-    r = _set_state_interval_timer(r, VrrpState.BACKUP, interval_us, TimerKind.MASTER_DOWN, due, gen)
-    return r, (ArmTimer(due, gen), StateChanged(old, VrrpState.BACKUP, r.priority))
+    r = _set_state_interval_timer(
+        r, VrrpStatus.BACKUP, interval_us, TimerKind.MASTER_DOWN, due, gen
+    )
+    return r, (ArmVrrpTimer(due, gen), StateChanged(old, VrrpStatus.BACKUP, r.priority))
 
 
 def _on_start(r: VrrpRouter, s: Start) -> _Result:
-    if r.state not in (VrrpState.INIT, VrrpState.STOP):
+    if r.state not in (VrrpStatus.INIT, VrrpStatus.STOP):
         return r, ()  # R14
     old = r.state
     r = replace(
@@ -507,31 +487,31 @@ def _on_start(r: VrrpRouter, s: Start) -> _Result:
         preempt_hold_until=None,
     )
     if r.fault:
-        r = replace(r, state=VrrpState.FAULT)
-        return r, (StateChanged(old, VrrpState.FAULT, r.priority),)
+        r = replace(r, state=VrrpStatus.FAULT)
+        return r, (StateChanged(old, VrrpStatus.FAULT, r.priority),)
     if r.config.starts_as_master:
         return _become_master(r, s.at)
-    r = replace(r, state=VrrpState.BACKUP)
+    r = replace(r, state=VrrpStatus.BACKUP)
     r, arm = _arm(r, TimerKind.MASTER_DOWN, s.at + r.master_down_interval_us)
-    return r, (arm, StateChanged(old, VrrpState.BACKUP, r.priority))
+    return r, (arm, StateChanged(old, VrrpStatus.BACKUP, r.priority))
 
 
 def _on_shutdown(r: VrrpRouter, s: Shutdown) -> _Result:
-    if r.state in (VrrpState.INIT, VrrpState.STOP):
+    if r.state in (VrrpStatus.INIT, VrrpStatus.STOP):
         return r, ()  # R14
     old = r.state
     actions: list[Action] = []
-    if old is VrrpState.MASTER:
+    if old is VrrpStatus.MASTER:
         actions.append(SendAdvert(0, r.config.advert_interval_us))
     r, cancel = _cancel(r)
-    r = replace(r, state=VrrpState.STOP)
+    r = replace(r, state=VrrpStatus.STOP)
     actions.append(cancel)
-    actions.append(StateChanged(old, VrrpState.STOP, r.priority))
+    actions.append(StateChanged(old, VrrpStatus.STOP, r.priority))
     return r, tuple(actions)
 
 
 def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
-    if r.state is VrrpState.BACKUP:
+    if r.state is VrrpStatus.BACKUP:
         if a.priority == 0:  # R3
             r, arm = _arm(r, TimerKind.MASTER_DOWN, a.at + r.skew_time_us)
             return r, (arm,)
@@ -547,8 +527,8 @@ def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
         due = a.at + master_down_interval_us(r.priority, a.interval_us)
         gen = r.timer_generation + 1
         r = _set_interval_timer(r, a.interval_us, TimerKind.MASTER_DOWN, due, gen)
-        return r, (ArmTimer(due, gen),)
-    if r.state is VrrpState.MASTER:
+        return r, (ArmVrrpTimer(due, gen),)
+    if r.state is VrrpStatus.MASTER:
         if a.priority == 0:  # R7
             r, arm = _arm(r, TimerKind.ADVER, a.at + r.config.advert_interval_us)
             return r, (SendAdvert(r.priority, r.config.advert_interval_us), arm)
@@ -565,33 +545,33 @@ def _on_advert(r: VrrpRouter, a: AdvertReceived) -> _Result:
     return r, ()  # R14: INIT, STOP, FAULT
 
 
-def _on_timer(r: VrrpRouter, t: TimerFired) -> _Result:
+def _on_timer(r: VrrpRouter, t: VrrpTimerFired) -> _Result:
     if t.generation != r.timer_generation or r.timer_kind is TimerKind.NONE:
         return r, ()  # R13
-    if r.state is VrrpState.BACKUP and r.timer_kind is TimerKind.MASTER_DOWN:
+    if r.state is VrrpStatus.BACKUP and r.timer_kind is TimerKind.MASTER_DOWN:
         return _become_master(r, t.at)  # R2
-    if r.state is VrrpState.MASTER and r.timer_kind is TimerKind.ADVER:  # R6
+    if r.state is VrrpStatus.MASTER and r.timer_kind is TimerKind.ADVER:  # R6
         r, arm = _arm(r, TimerKind.ADVER, t.at + r.config.advert_interval_us)
         return r, (SendAdvert(r.priority, r.config.advert_interval_us), arm)
     return r, ()  # a timer of the wrong kind for the state: cannot be armed, ignore
 
 
 def _on_fault_raised(r: VrrpRouter, f: FaultRaised) -> _Result:
-    if r.state in (VrrpState.BACKUP, VrrpState.MASTER):
+    if r.state in (VrrpStatus.BACKUP, VrrpStatus.MASTER):
         old = r.state
         actions: list[Action] = []
-        if old is VrrpState.MASTER:
+        if old is VrrpStatus.MASTER:
             actions.append(SendAdvert(0, r.config.advert_interval_us))
         r, cancel = _cancel(r)
-        r = replace(r, state=VrrpState.FAULT, fault=True)
-        actions += [cancel, StateChanged(old, VrrpState.FAULT, r.priority)]
+        r = replace(r, state=VrrpStatus.FAULT, fault=True)
+        actions += [cancel, StateChanged(old, VrrpStatus.FAULT, r.priority)]
         return r, tuple(actions)
     return replace(r, fault=True), ()
 
 
 def _on_fault_cleared(r: VrrpRouter, f: FaultCleared) -> _Result:
     r = replace(r, fault=False)
-    if r.state is VrrpState.FAULT:
+    if r.state is VrrpStatus.FAULT:
         return _become_backup(r, f.at, r.config.advert_interval_us)
     return r, ()
 
@@ -605,7 +585,7 @@ def step(router: VrrpRouter, stimulus: Stimulus) -> _Result:
             return _on_shutdown(router, stimulus)
         case AdvertReceived():
             return _on_advert(router, stimulus)
-        case TimerFired():
+        case VrrpTimerFired():
             return _on_timer(router, stimulus)
         case PriorityChanged():
             return replace(router, priority=stimulus.priority), ()  # R12

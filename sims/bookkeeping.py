@@ -9,9 +9,8 @@ has been converged (invariant 1).
 
 from __future__ import annotations
 
-from hacore.roles import Role
+from hacore.roles import Role, VrrpStatus
 from hacore.timefmt import seconds
-from hacore.vrrp import VrrpState
 from sims import invariants
 from sims.faults import Fault
 from sims.progress import stuck_message
@@ -163,7 +162,7 @@ class Bookkeeping(World):
         router = n.router
         core = n.core
         sample = (
-            router is not None and router.state is VrrpState.MASTER,
+            router is not None and router.state is VrrpStatus.MASTER,
             is_writable,
             n.up and core is not None and core.state.frozen,
         )

@@ -54,14 +54,14 @@ class Network(World):
         assert n.router is not None
         n.router, actions = vrrp.step(n.router, stimulus)
         for action in actions:
-            if isinstance(action, vrrp.ArmTimer):
+            if isinstance(action, vrrp.ArmVrrpTimer):
                 self.push(action.due, self._vrrp_timer, (n.index, n.inc, action.generation))
             elif isinstance(action, vrrp.SendAdvert):
                 assert n.spec is not None
                 msg = (action.priority, action.interval_us, n.spec.address)
                 self._broadcast(n, self._advert, msg, 1)
             elif isinstance(action, vrrp.StateChanged):
-                self._fifo(n, VrrpStatus(action.new.value), action.priority)
+                self._fifo(n, action.new, action.priority)
             elif isinstance(action, vrrp.LowerPriorityReported):  # MASTER_RX_LOWER_PRI
                 self._fifo(n, VrrpStatus.MASTER, action.priority, lower=True)
 
@@ -74,7 +74,7 @@ class Network(World):
             return
         router = n.router
         if router is not None and router.timer_generation == arg[2]:
-            self._vrrp(n, vrrp.TimerFired(self.now, arg[2]))
+            self._vrrp(n, vrrp.VrrpTimerFired(self.now, arg[2]))
 
     def _advert(self, arg: tuple[int, int, tuple[int, int, str]]) -> None:
         n = self.nodes[arg[0]]

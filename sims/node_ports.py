@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from hacore import vrrp
 from hacore.ports import Done, Outcome, Ports, Uncertain
-from hacore.roles import Role, VrrpStatus
+from hacore.roles import Role
 from sims.galera import GaleraFake
 from sims.gluster import GlusterFake
 from sims.k3s import DatastoreFake, K3sFake
@@ -50,7 +50,7 @@ class VipFake:
             return NO_ANSWER
         router = self.node.router
         if router is not None:
-            self.w._fifo(self.node, VrrpStatus(router.state.value), router.priority)
+            self.w._fifo(self.node, router.state, router.priority)
         return Done()
 
 

@@ -37,9 +37,8 @@ import hashlib
 import time
 
 from hacore.log import replay_records
-from hacore.roles import Role
+from hacore.roles import Role, VrrpStatus
 from hacore.status import NodeObservation
-from hacore.vrrp import VrrpState
 from sims.bookkeeping import Bookkeeping
 from sims.invariants import END_CHECKS, INVARIANTS, write_fates, write_losses
 from sims.lifecycle import NodeLifecycle
@@ -161,7 +160,7 @@ class Simulation(NodeLifecycle, Network, Nemesis, Bookkeeping):
                     up=n.up,
                     role=str(n.role) if n.up else "down",
                     epoch=core.state.epoch if core is not None else durable_epoch(n),
-                    vip=router is not None and router.state is VrrpState.MASTER,
+                    vip=router is not None and router.state is VrrpStatus.MASTER,
                     writable=self.writable(n),
                     frozen=core is not None and core.state.frozen,
                 )

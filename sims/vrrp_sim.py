@@ -12,7 +12,7 @@ library) so the main simulator can reuse it as its VRRP layer.
 - ``kill`` is a crash (SIGKILL of the process group): the router vanishes with
   no advert and no report. ``stop`` is a clean shutdown (a master sends a
   priority-0 advert, STOP is reported). ``start`` after either begins afresh.
-- Timers: each ``ArmTimer`` schedules a ``TimerFired``; the router ignores
+- Timers: each ``ArmVrrpTimer`` schedules a ``VrrpTimerFired``; the router ignores
   stale generations. A killed and restarted node gets a new *incarnation* and
   timers of an earlier incarnation are dropped here (the router's own
   generation counter starts over).
@@ -46,9 +46,10 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hacore.roles import VrrpStatus
 from hacore.vrrp import (
     AdvertReceived,
-    ArmTimer,
+    ArmVrrpTimer,
     FaultCleared,
     FaultRaised,
     LowerPriorityReported,
@@ -58,11 +59,10 @@ from hacore.vrrp import (
     Start,
     StateChanged,
     Stimulus,
-    TimerFired,
     TimerKind,
     VrrpConfig,
     VrrpRouter,
-    VrrpState,
+    VrrpTimerFired,
     step,
 )
 from sims.keepalived_timing import EXACT, KeepalivedTiming, draw
@@ -76,8 +76,8 @@ DEFAULT_LINK_DELAY_US = 200
 class SimTransition:
     time_us: int
     node: str
-    old: VrrpState
-    new: VrrpState
+    old: VrrpStatus
+    new: VrrpStatus
     priority: int
 
 
@@ -253,7 +253,7 @@ class VrrpSim:
             self.incarnation[c.node] += 1
             self.routers[c.node] = VrrpRouter.initial(self.configs[c.node])
         elif c.op == "restart":
-            if self.routers[c.node].state not in (VrrpState.INIT, VrrpState.STOP):
+            if self.routers[c.node].state not in (VrrpStatus.INIT, VrrpStatus.STOP):
                 self._stimulate(c.node, Shutdown(self.now))
             self._stimulate(c.node, Start(self.now))
         elif c.op == "cut":
@@ -292,10 +292,10 @@ class VrrpSim:
         router, actions = step(self.routers[node], stimulus)
         self.routers[node] = router
         becomes_master = any(
-            isinstance(a, StateChanged) and a.new is VrrpState.MASTER for a in actions
+            isinstance(a, StateChanged) and a.new is VrrpStatus.MASTER for a in actions
         )
         for action in actions:
-            if isinstance(action, ArmTimer):
+            if isinstance(action, ArmVrrpTimer):
                 late = (
                     self.timing.down_timer_late_us
                     if router.timer_kind is TimerKind.MASTER_DOWN
@@ -303,7 +303,9 @@ class VrrpSim:
                 )
                 fires = action.due + draw(self.timing_rng, late)
                 self._push(
-                    max(fires, self.now), node, TimerFired(max(fires, self.now), action.generation)
+                    max(fires, self.now),
+                    node,
+                    VrrpTimerFired(max(fires, self.now), action.generation),
                 )
             elif isinstance(action, SendAdvert):
                 self._send(node, action, first=becomes_master)
@@ -317,7 +319,7 @@ class VrrpSim:
             elif isinstance(action, LowerPriorityReported):
                 self.lower_priority_lines.append(LowerPriorityLine(self.now, node, action.priority))
                 self._line(node, "MASTER_RX_LOWER_PRI", action.priority, action, False)
-            # CancelTimer: nothing to do, the generation makes the old timer stale
+            # CancelVrrpTimer: nothing to do, the generation makes the old timer stale
 
     def _line(self, node: str, word: str, priority: int, action: object, at_start: bool) -> None:
         t = self.timing
@@ -366,8 +368,8 @@ class VrrpSim:
 
     # ---------------------------------------------------------- queries --
 
-    def state(self, node: str) -> VrrpState:
+    def state(self, node: str) -> VrrpStatus:
         return self.routers[node].state
 
     def masters(self) -> list[str]:
-        return [n for n in self.names if self.routers[n].state is VrrpState.MASTER]
+        return [n for n in self.names if self.routers[n].state is VrrpStatus.MASTER]

@@ -22,7 +22,7 @@ from typing import Any
 from agent_helpers import write_key
 
 from adapters.agent.operator_socket import OperatorSocketError, request
-from adapters.lab import Lab, NodeSpec
+from adapters.lab import Lab, LabNodeSpec
 from adapters.lab.galera import GaleraLab, sql_root
 from adapters.lab.lab import stop_pid
 
@@ -111,7 +111,7 @@ class AgentLab:
         mariadb: bool = False,
     ) -> None:
         self.lab = Lab.up(
-            [NodeSpec("a", 150), NodeSpec("b", 100)],
+            [LabNodeSpec("a", 150), LabNodeSpec("b", 100)],
             name=state_dir.name,
             state_dir=state_dir,
             advert_int="0.1",

@@ -30,6 +30,7 @@ from hacli.conformance import (
     tolerance_s,
 )
 from hacore import vrrp
+from hacore.roles import VrrpStatus
 
 SCENARIOS = scenarios("0.1")
 REQUIRED = {
@@ -126,11 +127,11 @@ def _old_start(
     (or priority 255) times out after one interval + skew."""
     from dataclasses import replace
 
-    if r.state not in (vrrp.VrrpState.INIT, vrrp.VrrpState.STOP):
+    if r.state not in (VrrpStatus.INIT, VrrpStatus.STOP):
         return r, ()
     old = r.state
     r = replace(r, master_adver_interval_us=r.config.advert_interval_us, preempt_hold_until=None)
-    r = replace(r, state=vrrp.VrrpState.BACKUP)
+    r = replace(r, state=VrrpStatus.BACKUP)
     wants = r.config.start_as_master or r.config.priority == vrrp.OWNER_PRIORITY
     delay = r.config.advert_interval_us + r.skew_time_us if wants else r.master_down_interval_us
     gen = r.timer_generation + 1
@@ -138,8 +139,8 @@ def _old_start(
         r, timer_kind=vrrp.TimerKind.MASTER_DOWN, timer_due=s.at + delay, timer_generation=gen
     )
     return r, (
-        vrrp.ArmTimer(s.at + delay, gen),
-        vrrp.StateChanged(old, vrrp.VrrpState.BACKUP, r.priority),
+        vrrp.ArmVrrpTimer(s.at + delay, gen),
+        vrrp.StateChanged(old, VrrpStatus.BACKUP, r.priority),
     )
 
 

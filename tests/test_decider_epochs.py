@@ -7,8 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hacore import events as ev
-from hacore.config import ClusterConfig, epoch_owner, next_epoch
+from hacore.config import ClusterConfig, next_epoch
 from hacore.roles import PeerRole, Role, VrrpStatus
+
+
+def epoch_owner(epoch: int, config: ClusterConfig) -> str:
+    """The node that may open ``epoch``: node i of n owns the epochs = i + 1 (mod n)."""
+    assert epoch > 0, "epoch 0 belongs to no node"
+    n = len(config.nodes)
+    (owner,) = [node.name for i, node in enumerate(config.nodes) if (i + 1) % n == epoch % n]
+    return owner
 
 
 @settings(max_examples=150)

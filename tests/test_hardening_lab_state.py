@@ -24,7 +24,7 @@ from boundary_fuzz import ACCEPTED, FAST, SLOW, TYPED_ERROR, json_mutants, tally
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.lab.lab import Lab, LabState, NodeState, proc_start_time
+from adapters.lab.lab import Lab, LabNode, LabState, proc_start_time
 from adapters.lab.net import LabError
 from adapters.lab.state_file import NAME, PREFIX, trusted_dir
 from hacli.main import main
@@ -45,7 +45,7 @@ def _state(d: Path, **node: Any) -> LabState:
         "start_as_master": False,
     }
     fields.update(node)
-    state.nodes.append(NodeState(**fields))
+    state.nodes.append(LabNode(**fields))
     return state
 
 

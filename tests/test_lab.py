@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.lab import Lab, LabError, LabState, NodeSpec, NodeState, default_nodes, leftovers
+from adapters.lab import Lab, LabError, LabNode, LabNodeSpec, LabState, default_nodes, leftovers
 from adapters.lab.lab import boot_id, proc_start_time
 from adapters.lab_cli import parse_partition
 from hacli.main import main
@@ -75,7 +75,7 @@ def test_unknown_lab_and_unknown_node_exit_2(
     assert "no lab" in capsys.readouterr().err
     # a state lab.json validates (adapters.lab.state_file): this lab's prefix, names, addresses
     state = LabState("t", "hl00ff00", str(tmp_path), "0.1", False, "hl00ff00-sw")
-    state.nodes.append(NodeState("n1", 1, "hl00ff00-n1", "10.77.0.1", 100, True, 0, False))
+    state.nodes.append(LabNode("n1", 1, "hl00ff00-n1", "10.77.0.1", 100, True, 0, False))
     Lab(state).save()
     for argv in (["kill", "n9"], ["isolate", "w"], ["loss", "n9", "5"], ["partition", "n1|n9"]):
         assert main(["lab", *argv, "--state-dir", str(tmp_path)]) == 2, argv
@@ -146,7 +146,9 @@ def test_cli_lifecycle_and_down_leaves_nothing(
 
 @pytest.mark.root
 def test_keepalived_own_view_and_isolation(lab_dir: Path) -> None:
-    lab = Lab.up([NodeSpec("n1", 200), NodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05")
+    lab = Lab.up(
+        [LabNodeSpec("n1", 200), LabNodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05"
+    )
     prefix = lab.state.prefix
     try:
         (view,) = lab.keepalived_json("n1")
@@ -173,7 +175,9 @@ def test_loss_really_drops_packets(lab_dir: Path) -> None:
     """`lab loss` is an nft random drop on both directions of the node: measured with
     bounded TCP probes from the other namespace and with keepalived's own adverts."""
     sd = ["--state-dir", str(lab_dir)]
-    lab = Lab.up([NodeSpec("n1", 200), NodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05")
+    lab = Lab.up(
+        [LabNodeSpec("n1", 200), LabNodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05"
+    )
     prefix = lab.state.prefix
     try:
         n = 200
@@ -205,7 +209,7 @@ def test_a_reused_pid_is_never_signalled(lab_dir: Path, capsys: pytest.CaptureFi
         assert start is not None
         prefix = "hl" + secrets.token_hex(3)
         lab_dir.mkdir(parents=True)
-        node = NodeState(
+        node = LabNode(
             "n1", 1, f"{prefix}-n1", "10.77.0.1", 200, True, 0, False,
             keepalived_pid=sleeper.pid, keepalived_start=start - 1,  # another process's
             recorder_pid=sleeper.pid, recorder_start=None,  # no identity recorded

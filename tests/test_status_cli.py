@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from realdaemon import require_root_tools
 
-from adapters.lab import Lab, leftovers
-from adapters.lab import NodeSpec as LabNode
+from adapters.lab import Lab, LabNodeSpec, leftovers
 from adapters.store import SqliteStore
 from hacli.main import main
 from hacore import inputs as inp
@@ -79,7 +78,9 @@ def lab_dir() -> Iterator[Path]:
 def test_status_joins_keepalived_own_view_and_flags_a_standby_holding_the_vip(
     lab_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lab = Lab.up([LabNode("n1", 200), LabNode("n2", 100)], state_dir=lab_dir, advert_int="0.05")
+    lab = Lab.up(
+        [LabNodeSpec("n1", 200), LabNodeSpec("n2", 100)], state_dir=lab_dir, advert_int="0.05"
+    )
     prefix = lab.state.prefix
     try:
         ips = {n.name: n.ip for n in lab.state.nodes}

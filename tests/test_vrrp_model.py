@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hacore.roles import VrrpStatus
 from hacore.vrrp import (
     AdvertReceived,
-    ArmTimer,
-    CancelTimer,
+    ArmVrrpTimer,
+    CancelVrrpTimer,
     FaultCleared,
     FaultRaised,
     LowerPriorityReported,
@@ -19,11 +20,10 @@ from hacore.vrrp import (
     Start,
     StateChanged,
     Stimulus,
-    TimerFired,
     TimerKind,
     VrrpConfig,
     VrrpRouter,
-    VrrpState,
+    VrrpTimerFired,
     advert_interval_in_force_us,
     master_down_interval,
     master_down_interval_us,
@@ -48,13 +48,13 @@ def started(config: VrrpConfig, at: int = 0) -> VrrpRouter:
 
 def master(config: VrrpConfig) -> VrrpRouter:
     r = started(config)
-    r, _ = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
-    assert r.state is VrrpState.MASTER
+    r, _ = step(r, VrrpTimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpStatus.MASTER
     return r
 
 
-def arm_of(actions: tuple[object, ...]) -> ArmTimer:
-    arms = [a for a in actions if isinstance(a, ArmTimer)]
+def arm_of(actions: tuple[object, ...]) -> ArmVrrpTimer:
+    arms = [a for a in actions if isinstance(a, ArmVrrpTimer)]
     assert len(arms) == 1
     return arms[0]
 
@@ -112,8 +112,8 @@ def test_config_errors_name_the_field(field: str, kw: dict[str, object]) -> None
 
 def test_r1_start_enters_backup_with_master_down_timer() -> None:
     r, actions = step(VrrpRouter.initial(cfg(100)), Start(5))
-    assert r.state is VrrpState.BACKUP
-    assert StateChanged(VrrpState.INIT, VrrpState.BACKUP, 100) in actions
+    assert r.state is VrrpStatus.BACKUP
+    assert StateChanged(VrrpStatus.INIT, VrrpStatus.BACKUP, 100) in actions
     assert arm_of(actions).due == 5 + master_down_interval_us(100, SEC)
 
 
@@ -128,8 +128,8 @@ def test_r1_start_as_master_below_255_waits_the_full_master_down_interval(
     """keepalived 2.2.7 in the lab: `state MASTER` below 255 (and 255 with `state
     BACKUP`) enters BACKUP and waits Master_Down_Interval, not one interval + skew."""
     r, actions = step(VrrpRouter.initial(config), Start(7))
-    assert r.state is VrrpState.BACKUP
-    assert StateChanged(VrrpState.INIT, VrrpState.BACKUP, config.priority) in actions
+    assert r.state is VrrpStatus.BACKUP
+    assert StateChanged(VrrpStatus.INIT, VrrpStatus.BACKUP, config.priority) in actions
     assert arm_of(actions).due == 7 + master_down_interval_us(config.priority, SEC)
 
 
@@ -141,33 +141,33 @@ def test_r1_lower_priority_state_master_shows_no_transient_mastership() -> None:
     assert r.timer_due == master_down_interval_us(50, SEC)
     for k in range(2, 10):  # the master's adverts, every second from t = 2 s
         r, _ = step(r, AdvertReceived(k * SEC, 200, SEC, PEER))
-        assert r.state is VrrpState.BACKUP and r.timer_due is not None
+        assert r.state is VrrpStatus.BACKUP and r.timer_due is not None
         assert r.timer_due > (k + 1) * SEC  # always beyond the next advert
 
 
 def test_r1_owner_with_state_master_is_master_at_once() -> None:
     r, actions = step(VrrpRouter.initial(cfg(255, start_as_master=True)), Start(3))
-    assert r.state is VrrpState.MASTER
+    assert r.state is VrrpStatus.MASTER
     assert actions == (
         SendAdvert(255, SEC),
-        ArmTimer(3 + SEC, r.timer_generation),
-        StateChanged(VrrpState.INIT, VrrpState.MASTER, 255),
+        ArmVrrpTimer(3 + SEC, r.timer_generation),
+        StateChanged(VrrpStatus.INIT, VrrpStatus.MASTER, 255),
     )
 
 
 def test_r1_start_with_fault_raised_enters_fault() -> None:
     r, _ = step(VrrpRouter.initial(cfg()), FaultRaised(0))
     r, actions = step(r, Start(1))
-    assert r.state is VrrpState.FAULT
-    assert actions == (StateChanged(VrrpState.INIT, VrrpState.FAULT, 100),)
+    assert r.state is VrrpStatus.FAULT
+    assert actions == (StateChanged(VrrpStatus.INIT, VrrpStatus.FAULT, 100),)
 
 
 def test_r2_backup_down_timer_fires_becomes_master_and_advertises() -> None:
     r = started(cfg(150))
-    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
-    assert r.state is VrrpState.MASTER
+    r, actions = step(r, VrrpTimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpStatus.MASTER
     assert actions[0] == SendAdvert(150, SEC)
-    assert StateChanged(VrrpState.BACKUP, VrrpState.MASTER, 150) in actions
+    assert StateChanged(VrrpStatus.BACKUP, VrrpStatus.MASTER, 150) in actions
     assert r.timer_kind is TimerKind.ADVER
 
 
@@ -207,8 +207,8 @@ def test_r5_preempt_delay_counts_from_first_lower_priority_advert() -> None:
     assert arm_of(a2).due == 14 * SEC + master_down_interval_us(200, SEC)
     r, a3 = step(r, AdvertReceived(15 * SEC, 100, SEC, PEER))
     assert a3 == ()  # hold over: discard, the timer armed at 14 s fires
-    r, _ = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
-    assert r.state is VrrpState.MASTER
+    r, _ = step(r, VrrpTimerFired(r.timer_due or 0, r.timer_generation))
+    assert r.state is VrrpStatus.MASTER
 
 
 def test_r5_preempt_delay_reopens_after_restart() -> None:
@@ -221,9 +221,9 @@ def test_r5_preempt_delay_reopens_after_restart() -> None:
 
 def test_r6_master_adver_timer_readvertises() -> None:
     r = master(cfg(150))
-    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    r, actions = step(r, VrrpTimerFired(r.timer_due or 0, r.timer_generation))
     assert actions[0] == SendAdvert(150, SEC)
-    assert r.state is VrrpState.MASTER
+    assert r.state is VrrpStatus.MASTER
 
 
 def test_r7_master_answers_priority_zero_with_advert() -> None:
@@ -236,9 +236,9 @@ def test_r7_master_answers_priority_zero_with_advert() -> None:
 def test_r8_master_yields_to_higher_priority() -> None:
     r = master(cfg(150))
     r, actions = step(r, AdvertReceived(9 * SEC, 200, 2 * SEC, PEER))
-    assert r.state is VrrpState.BACKUP
+    assert r.state is VrrpStatus.BACKUP
     assert r.master_adver_interval_us == 2 * SEC
-    assert StateChanged(VrrpState.MASTER, VrrpState.BACKUP, 150) in actions
+    assert StateChanged(VrrpStatus.MASTER, VrrpStatus.BACKUP, 150) in actions
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
@@ -253,8 +253,8 @@ def test_r8_r9_equal_priority_masters_higher_address_wins(a: int, b: int) -> Non
     ra2, _ = step(ra, AdvertReceived(SEC, 100, SEC, addr_b))
     rb2, _ = step(rb, AdvertReceived(SEC, 100, SEC, addr_a))
     states = {ra2.state, rb2.state}
-    assert states == {VrrpState.MASTER, VrrpState.BACKUP}  # exactly one survives
-    winner = ra2 if ra2.state is VrrpState.MASTER else rb2
+    assert states == {VrrpStatus.MASTER, VrrpStatus.BACKUP}  # exactly one survives
+    winner = ra2 if ra2.state is VrrpStatus.MASTER else rb2
     assert winner.config.address_int == max(a, b)
 
 
@@ -277,8 +277,8 @@ def test_r9_master_reports_master_rx_lower_pri_for_equal_priority_lower_address(
 def test_r4_equal_priority_backup_does_not_preempt_master() -> None:
     r = started(cfg(100))  # ME is numerically higher than PEER
     r, actions = step(r, AdvertReceived(SEC, 100, SEC, "10.0.0.1"))
-    assert r.state is VrrpState.BACKUP
-    assert isinstance(actions[0], ArmTimer)
+    assert r.state is VrrpStatus.BACKUP
+    assert isinstance(actions[0], ArmVrrpTimer)
 
 
 def test_r10_master_shutdown_sends_priority_zero_and_reports_stop() -> None:
@@ -286,28 +286,28 @@ def test_r10_master_shutdown_sends_priority_zero_and_reports_stop() -> None:
     r, actions = step(r, Shutdown(3))
     assert actions == (
         SendAdvert(0, SEC),
-        CancelTimer(),
-        StateChanged(VrrpState.MASTER, VrrpState.STOP, 150),
+        CancelVrrpTimer(),
+        StateChanged(VrrpStatus.MASTER, VrrpStatus.STOP, 150),
     )
-    assert r.state is VrrpState.STOP
+    assert r.state is VrrpStatus.STOP
 
 
 def test_r10_backup_shutdown_sends_nothing() -> None:
     r = started(cfg())
     r, actions = step(r, Shutdown(3))
     assert not any(isinstance(a, SendAdvert) for a in actions)
-    assert r.state is VrrpState.STOP
+    assert r.state is VrrpStatus.STOP
 
 
 def test_r11_fault_from_master_resigns_and_clear_returns_to_backup() -> None:
     r = master(cfg(150))
     r, actions = step(r, FaultRaised(2 * SEC))
     assert SendAdvert(0, SEC) in actions
-    assert r.state is VrrpState.FAULT
+    assert r.state is VrrpStatus.FAULT
     r2, a2 = step(r, AdvertReceived(3 * SEC, 200, SEC, PEER))
     assert (r2, a2) == (r, ())
     r, actions = step(r, FaultCleared(4 * SEC))
-    assert r.state is VrrpState.BACKUP
+    assert r.state is VrrpStatus.BACKUP
     assert arm_of(actions).due == 4 * SEC + master_down_interval_us(150, SEC)
 
 
@@ -315,7 +315,7 @@ def test_r12_priority_change_is_advertised_next() -> None:
     r = master(cfg(150))
     r, actions = step(r, PriorityChanged(1, 120))
     assert actions == ()
-    r, actions = step(r, TimerFired(r.timer_due or 0, r.timer_generation))
+    r, actions = step(r, VrrpTimerFired(r.timer_due or 0, r.timer_generation))
     assert actions[0] == SendAdvert(120, SEC)
 
 
@@ -323,9 +323,9 @@ def test_r13_stale_timer_is_ignored() -> None:
     r = started(cfg())
     stale = r.timer_generation
     r, _ = step(r, AdvertReceived(SEC, 200, SEC, PEER))  # re-arms
-    r2, actions = step(r, TimerFired(master_down_interval_us(100, SEC), stale))
+    r2, actions = step(r, VrrpTimerFired(master_down_interval_us(100, SEC), stale))
     assert (r2, actions) == (r, ())
-    assert r2.state is VrrpState.BACKUP
+    assert r2.state is VrrpStatus.BACKUP
 
 
 def test_r14_advert_to_stopped_router_is_noop() -> None:
@@ -349,7 +349,7 @@ _stimuli: st.SearchStrategy[Stimulus] = st.one_of(
         st.integers(1, 300).map(lambda cs: cs * 10_000),
         st.sampled_from([PEER, ME, "10.0.0.9"]),
     ),
-    st.builds(TimerFired, st.integers(0, 100 * SEC), st.integers(0, 30)),
+    st.builds(VrrpTimerFired, st.integers(0, 100 * SEC), st.integers(0, 30)),
     st.builds(PriorityChanged, st.integers(0, 100 * SEC), st.integers(1, 255)),
     st.builds(FaultRaised, st.integers(0, 100 * SEC)),
     st.builds(FaultCleared, st.integers(0, 100 * SEC)),
@@ -365,13 +365,13 @@ def test_step_is_total_and_keeps_one_timer_per_state(
         before = r
         r, actions = step(r, s)
         assert step(before, s) == (r, actions)  # deterministic
-        arms = [a for a in actions if isinstance(a, ArmTimer)]
+        arms = [a for a in actions if isinstance(a, ArmVrrpTimer)]
         assert len(arms) <= 1
         if arms:
             assert arms[0].generation == r.timer_generation > before.timer_generation
         expected_timer = {
-            VrrpState.MASTER: TimerKind.ADVER,
-            VrrpState.BACKUP: TimerKind.MASTER_DOWN,
+            VrrpStatus.MASTER: TimerKind.ADVER,
+            VrrpStatus.BACKUP: TimerKind.MASTER_DOWN,
         }.get(r.state, TimerKind.NONE)
         assert r.timer_kind is expected_timer
         for a in actions:
@@ -406,7 +406,7 @@ def started_sim(*prios: int) -> VrrpSim:
 def test_sim_elects_the_highest_priority_once() -> None:
     sim = started_sim(200, 150, 100)
     assert sim.masters() == ["n1"]
-    masters = [t for t in sim.transitions if t.new is VrrpState.MASTER]
+    masters = [t for t in sim.transitions if t.new is VrrpStatus.MASTER]
     assert [(t.node, t.time_us) for t in masters] == [
         ("n1", master_down_interval_us(200, INTERVAL))
     ]
@@ -420,15 +420,15 @@ def test_sim_kill_takes_over_after_master_down_interval_stop_after_skew() -> Non
     stopped.at(1_000 * MS, "stop", "n1")
     stopped.run_until(2_000 * MS)
     t_kill = next(
-        t.time_us for t in killed.transitions if t.node == "n2" and t.new is VrrpState.MASTER
+        t.time_us for t in killed.transitions if t.node == "n2" and t.new is VrrpStatus.MASTER
     )
     t_stop = next(
-        t.time_us for t in stopped.transitions if t.node == "n2" and t.new is VrrpState.MASTER
+        t.time_us for t in stopped.transitions if t.node == "n2" and t.new is VrrpStatus.MASTER
     )
     mdi, skew = master_down_interval_us(150, INTERVAL), skew_time_us(150, INTERVAL)
     assert 1_000 * MS + mdi - INTERVAL <= t_kill <= 1_000 * MS + mdi
     assert t_stop == 1_000 * MS + 200 + skew  # the priority-0 advert's link delay + Skew_Time
-    assert not any(t.node == "n1" and t.new is VrrpState.STOP for t in killed.transitions)
+    assert not any(t.node == "n1" and t.new is VrrpStatus.STOP for t in killed.transitions)
 
 
 def test_sim_partition_gives_two_masters_heal_gives_the_higher_priority() -> None:
@@ -468,7 +468,7 @@ def test_sim_old_incarnation_timers_do_not_fire_after_restart() -> None:
     sim.at(1_001 * MS, "start", "n1")
     sim.run_until(3_000 * MS)
     n1 = [t.new for t in sim.transitions if t.node == "n1"]
-    assert n1 == [VrrpState.BACKUP, VrrpState.BACKUP]  # never a spurious MASTER
+    assert n1 == [VrrpStatus.BACKUP, VrrpStatus.BACKUP]  # never a spurious MASTER
 
 
 @given(st.lists(st.integers(1, 254), min_size=2, max_size=5, unique=True), st.integers(0, 5))
@@ -546,7 +546,7 @@ def test_sim_start_latency_and_launch_order_decide_an_equal_priority_race() -> N
         sim.at(0, "start", "n2")
         sim.at(0, "start", "n1")
         sim.run_until(1_000 * MS)
-        starts = {t.node: t.time_us for t in sim.transitions if t.new is VrrpState.BACKUP}
+        starts = {t.node: t.time_us for t in sim.transitions if t.new is VrrpStatus.BACKUP}
         assert starts == {"n2": 30_000, "n1": 30_000 + gap}
         assert sim.masters() == [winner]
     exact = sim_of(100, 100)  # no timing: both time out together, the higher address wins
@@ -576,7 +576,7 @@ def test_sim_kill_between_unicast_sends_leaves_the_later_peer_an_advert_behind()
     kill = last + INTERVAL + 1_000  # the next advert has gone to n2 only
     sim.at(kill, "kill", "n1")
     sim.run_until(2_000 * MS)
-    after = [t.node for t in sim.transitions if t.time_us > kill and t.new is VrrpState.MASTER]
+    after = [t.node for t in sim.transitions if t.time_us > kill and t.new is VrrpStatus.MASTER]
     assert after[0] == "n3" and sim.masters() == ["n2"]
     # the same kill with every send at once: n2 (higher priority, later timer) only
     plain = sim_of(150, 120, 100)
@@ -585,7 +585,7 @@ def test_sim_kill_between_unicast_sends_leaves_the_later_peer_an_advert_behind()
     plain.at(kill, "kill", "n1")
     plain.run_until(2_000 * MS)
     assert [
-        t.node for t in plain.transitions if t.time_us > kill and t.new is VrrpState.MASTER
+        t.node for t in plain.transitions if t.time_us > kill and t.new is VrrpStatus.MASTER
     ] == ["n2"]
 
 
@@ -595,7 +595,7 @@ def test_sim_notify_lag_delays_the_lines_and_keeps_each_nodes_order() -> None:
     sim.at(0, "start", "n2")
     sim.run_until(1_000 * MS)
     lines = [(x.node, x.word, x.time_us) for x in sim.fifo_lines()]
-    master = next(t for t in sim.transitions if t.new is VrrpState.MASTER)
+    master = next(t for t in sim.transitions if t.new is VrrpStatus.MASTER)
     assert ("n1", "MASTER", master.time_us + 20_000) in lines
     for node in ("n1", "n2"):
         times = [t for n, _w, t in lines if n == node]

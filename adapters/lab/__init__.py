@@ -2,9 +2,9 @@
 
 from adapters.lab.lab import (
     Lab,
+    LabNode,
+    LabNodeSpec,
     LabState,
-    NodeSpec,
-    NodeState,
     Transition,
     default_nodes,
     leftovers,
@@ -14,9 +14,9 @@ from adapters.lab.net import LabError
 __all__ = [
     "Lab",
     "LabError",
+    "LabNode",
+    "LabNodeSpec",
     "LabState",
-    "NodeSpec",
-    "NodeState",
     "Transition",
     "default_nodes",
     "leftovers",

@@ -40,7 +40,7 @@ from adapters.lab import net
 from adapters.lab.lab import (
     WITNESS_IP,
     Lab,
-    NodeState,
+    LabNode,
     _pid_alive,
     boot_id,
     identity_problem,
@@ -96,7 +96,7 @@ class GaleraLab:
         tmp.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
         os.replace(tmp, self.path(self.lab))
 
-    def node_dir(self, node: NodeState) -> Path:
+    def node_dir(self, node: LabNode) -> Path:
         return self.lab.node_dir(node) / "galera"
 
     def server(self, name: str) -> Server:
@@ -168,7 +168,7 @@ class GaleraLab:
             raise
         return g
 
-    def _prepare(self, node: NodeState) -> None:
+    def _prepare(self, node: LabNode) -> None:
         d = self.node_dir(node)
         (d / "data").mkdir(parents=True, exist_ok=True)
         cfg = NodeConfig(

@@ -60,7 +60,7 @@ _HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
-class NodeSpec:
+class LabNodeSpec:
     name: str
     priority: int
     preempt: bool = True
@@ -69,7 +69,7 @@ class NodeSpec:
 
 
 @dataclass
-class NodeState:
+class LabNode:
     name: str
     index: int
     netns: str
@@ -95,7 +95,7 @@ class LabState:
     advert_int: str  # seconds, as keepalived reads it
     witness: bool
     switch_ns: str
-    nodes: list[NodeState] = field(default_factory=list)
+    nodes: list[LabNode] = field(default_factory=list)
     cuts: list[list[str]] = field(default_factory=list)  # directed pairs [from, to]
     loss: dict[str, int] = field(default_factory=dict)
     boot_id: str = ""  # /proc/sys/kernel/random/boot_id when the lab was made
@@ -110,14 +110,14 @@ class Transition:
     record: FifoRecord
 
 
-def default_nodes(n: int, priorities: Sequence[int] | None = None) -> list[NodeSpec]:
+def default_nodes(n: int, priorities: Sequence[int] | None = None) -> list[LabNodeSpec]:
     if not 1 <= n <= MAX_NODES:
         raise LabError(f"--nodes: must be in 1..{MAX_NODES}, got {n}")
     if priorities is None:
         priorities = [max(1, 200 - 50 * i) if n <= 4 else max(1, 250 - 7 * i) for i in range(n)]
     if len(priorities) != n:
         raise LabError(f"--priorities: {len(priorities)} given for {n} nodes")
-    return [NodeSpec(f"n{i + 1}", p) for i, p in enumerate(priorities)]
+    return [LabNodeSpec(f"n{i + 1}", p) for i, p in enumerate(priorities)]
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -246,45 +246,45 @@ class Lab:
         nodes_raw = fields.pop("nodes", [])
         if not isinstance(nodes_raw, list):
             raise LabError(f"{path}: nodes is not a list; refusing to trust it")
-        node_fields = [state_file.check_fields(path, n, NodeState) for n in nodes_raw]
+        node_fields = [state_file.check_fields(path, n, LabNode) for n in nodes_raw]
         state_file.validate_state(path, {**fields, "nodes": node_fields}, d, MAX_NODES)
         for i, n in enumerate(node_fields, start=1):
             state_file.validate_node(path, n, fields["prefix"], SUBNET, i)
-        return cls(LabState(nodes=[NodeState(**n) for n in node_fields], **fields))
+        return cls(LabState(nodes=[LabNode(**n) for n in node_fields], **fields))
 
     def save(self) -> None:
         state_file.write_state_text(self.dir, json.dumps(asdict(self.state), indent=2) + "\n")
 
-    def node(self, name: str) -> NodeState:
+    def node(self, name: str) -> LabNode:
         for n in self.state.nodes:
             if n.name == name:
                 return n
         names = ", ".join(n.name for n in self.state.nodes)
         raise LabError(f"no node {name!r} in lab {self.state.name!r} (nodes: {names})")
 
-    def node_dir(self, node: NodeState) -> Path:
+    def node_dir(self, node: LabNode) -> Path:
         """The node's directory, inside the state directory (names are validated on
         load, and checked again here: no path of lab.json's leads outside)."""
         if not state_file.NAME.fullmatch(node.name):
             raise LabError(f"node name {node.name!r} is not a lab node name")
         return self.dir / node.name
 
-    def _keepalived_problem(self, node: NodeState) -> str | None:
+    def _keepalived_problem(self, node: LabNode) -> str | None:
         return identity_problem(
             node.keepalived_pid, node.keepalived_start, self.state.boot_id,
             f"{node.name}: keepalived",
         )  # fmt: skip
 
-    def _recorder_problem(self, node: NodeState) -> str | None:
+    def _recorder_problem(self, node: LabNode) -> str | None:
         return identity_problem(
             node.recorder_pid, node.recorder_start, self.state.boot_id, f"{node.name}: recorder"
         )
 
-    def keepalived_running(self, node: NodeState) -> bool:
+    def keepalived_running(self, node: LabNode) -> bool:
         """The keepalived this lab started for ``node`` is alive (not a reused PID)."""
         return _pid_alive(node.keepalived_pid) and self._keepalived_problem(node) is None
 
-    def recorder_running(self, node: NodeState) -> bool:
+    def recorder_running(self, node: LabNode) -> bool:
         return _pid_alive(node.recorder_pid) and self._recorder_problem(node) is None
 
     @property
@@ -296,7 +296,7 @@ class Lab:
     @classmethod
     def up(
         cls,
-        nodes: Sequence[NodeSpec],
+        nodes: Sequence[LabNodeSpec],
         *,
         name: str = "lab",
         advert_int: str | float | Decimal = "0.1",
@@ -328,7 +328,7 @@ class Lab:
         )
         for i, spec in enumerate(nodes, start=1):
             state.nodes.append(
-                NodeState(
+                LabNode(
                     name=spec.name,
                     index=i,
                     netns=f"{prefix}-{spec.name}",
@@ -392,7 +392,7 @@ class Lab:
                 "}\n",
             )
 
-    def render_config(self, node: NodeState) -> str:
+    def render_config(self, node: LabNode) -> str:
         peers = tuple(n.ip for n in self.state.nodes if n.name != node.name)
         inst = VrrpInstanceSpec(
             name=INSTANCE,
@@ -418,7 +418,7 @@ class Lab:
         )
         return cfg.render()
 
-    def _prepare_node(self, node: NodeState) -> None:
+    def _prepare_node(self, node: LabNode) -> None:
         d = self.node_dir(node)
         d.mkdir(mode=state_file.DIR_MODE, exist_ok=True)
         os.chmod(d, state_file.DIR_MODE)
@@ -732,7 +732,7 @@ class Lab:
         ]  # fmt: skip
         return int(net.run(argv).strip())
 
-    def has_vip(self, node: NodeState) -> bool:
+    def has_vip(self, node: LabNode) -> bool:
         out = net.run(
             ["ip", "-n", node.netns, "-o", "-4", "addr", "show", "dev", "eth0"], check=False
         )

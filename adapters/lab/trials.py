@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.lab.lab import Lab, NodeSpec, proc_start_time, stop_pid
+from adapters.lab.lab import Lab, LabNodeSpec, proc_start_time, stop_pid
 from adapters.lab.net import LabError
 
 _HERE = Path(__file__).resolve().parent
@@ -58,7 +58,7 @@ class TrialStep:
 @dataclass(frozen=True)
 class TrialSpec:
     name: str
-    nodes: tuple[NodeSpec, ...]
+    nodes: tuple[LabNodeSpec, ...]
     advert_int: str
     duration: float
     launch: tuple[str, ...]  # through the gate, in this order
