@@ -12,8 +12,9 @@ evaluating one twice changes nothing.
 
 What is counted is the decisions handed to the core: a heartbeat the simulator
 knows the core would ignore (:func:`hacore.decider.heartbeat_is_quiet`) is not
-handed over and so not counted; its cell, the final ``observe_peer``, is
-counted by the heartbeats that do reach the core.
+handed over and so not counted; its rule, the quiet-heartbeat rule that opens
+every ``PeerHeard`` cell, is counted by the quiet heartbeats that do reach the
+core (those that arrive while an observation waits in the backlog).
 
 Everything here reads only ``hacore.table.TABLE`` (role -> input type ->
 ordered rules, each a guard and an action function; a cell is named by its
