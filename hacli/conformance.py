@@ -26,7 +26,7 @@ Agreement, for each scenario:
   frequencies are compared as distributions in ``hacli.vrrp_trials``.
 Per-node rather than global order because keepalived writes a new master's
 MASTER line tens of ms late, so near-simultaneous lines of two nodes can swap
-(VRRP-NOTES.md); a real reordering would show as a time disagreement.
+(measured on the lab); a real reordering would show as a time disagreement.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def scenarios(advert_int: str = "0.1") -> list[Scenario]:
 
 
 def new_scenarios(advert_int: str = "0.1") -> list[Scenario]:
-    """The scenarios of issue 13: start-up, the owner, 3 nodes, races, fast intervals."""
+    """The conformance scenarios: start-up, the owner, 3 nodes, races, fast intervals."""
     a, b, c = "n1", "n2", "n3"
     return [
         # advert_int 0.5 s and the second node 0.4 s later: keepalived's start-up varies

@@ -1,7 +1,7 @@
 """A timed model of a MariaDB Galera cluster, held to the real one by
 ``scripts/conformance_galera.py`` (docs/conformance-galera.md).
 
-What it reproduces (each measured on the lab, see ../shared/REAL-DAEMONS.md):
+What it reproduces (each measured on the lab with real MariaDB Galera):
 
 * **Losing a member is not instant.** A crash or a cut link is perceived after
   the group-communication suspect timeout (``suspect_us``, ~5-6 s with the
@@ -47,7 +47,7 @@ class GaleraTiming:
     suspect_us: int = 6_000_000
     merge_us: int = 1 * SECOND  # a healed link is used again (gmcast reconnect)
     ist_us: int = 1 * SECOND  # start -> Synced by IST
-    sst_us: int = 4 * SECOND  # start -> Synced by rsync SST (REAL-DAEMONS: ~4 s)
+    sst_us: int = 4 * SECOND  # start -> Synced by rsync SST (measured on the lab: ~4 s)
     bootstrap_us: int = 200_000  # --wsrep-new-cluster -> Primary
 
 

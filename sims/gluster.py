@@ -247,7 +247,7 @@ class GlusterFake:
         g, n = self.gluster, self.node
         w = g.w
         # Resolving split-brain entries takes the other brick: without it the
-        # resync must not report success (issue 12: it did, and the winner's
+        # resync must not report success (it once did, and the winner's
         # split-brain mark stayed set for good).
         missing = [
             m.name

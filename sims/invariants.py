@@ -1,4 +1,4 @@
-"""The invariants of issue 3, one function each, checked on every run.
+"""The run invariants, one function each, checked on every run.
 
 Safety invariants are checked while the run goes (the engine calls the
 ``*_now`` checks at the instant something changes, so a violation carries the

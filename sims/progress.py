@@ -45,8 +45,8 @@ if TYPE_CHECKING:
     from sims.world import World
 
 # Default budgets. Normal runs process about 20 events per simulated second
-# per member squared or less (heartbeats are all-to-all); the livelock of
-# issue 12 processed ~300,000 per simulated second with three nodes.
+# per member squared or less (heartbeats are all-to-all); the three-actives
+# livelock (docs/findings.md row 13) processed ~300,000 per simulated second.
 EVENTS_PER_MEMBER_PAIR_SECOND = 50
 MIN_EVENT_BUDGET = 20_000
 # Wall time: a normal run simulates hundreds of seconds per wall second; the

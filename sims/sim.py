@@ -16,7 +16,7 @@
 :mod:`sims.clients`           the clients' writes
 :mod:`sims.nemesis`           applying faults, the manual policy's operator
 :mod:`sims.bookkeeping`       violations, timeline, downtime/split-brain metrics
-:mod:`sims.invariants`        the invariants of issue 3, one function each
+:mod:`sims.invariants`        the run invariants, one function each
 :mod:`sims.result`            what a run returns
 ============================  ==================================================
 

@@ -1,4 +1,4 @@
-"""The core imports nothing outside the standard library (DESIGN.md §Layout)."""
+"""The core imports nothing outside the standard library: hacore alone has no dependencies."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@
 * :class:`RecordingFakeGalera` — a **fake**, named as such: no database is
   touched. Each operation appends one JSON line (operation, idempotency key,
   pid, time) to a journal and fsyncs it, after an optional delay standing in
-  for the work. It is what the agent uses until issue 10's Galera adapter
-  lands; the restart campaign counts its records per key, which is how "each
+  for the work. It is what the agent uses where no real Galera adapter is
+  configured; the restart campaign counts its records per key, which is how "each
   step's effect ran once per idempotency key" is shown by the step
   implementation rather than by the log. Fencing (``fence_writes``) is
   recorded here too.
