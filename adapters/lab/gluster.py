@@ -41,7 +41,7 @@ from adapters.gluster.ops import volume_status
 from adapters.lab import net
 from adapters.lab.lab import (
     Lab,
-    NodeState,
+    LabNode,
     _pid_alive,
     boot_id,
     identity_problem,
@@ -115,7 +115,7 @@ class GlusterLab:
         tmp.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
         os.replace(tmp, self.path(self.lab))
 
-    def node_dir(self, node: NodeState) -> Path:
+    def node_dir(self, node: LabNode) -> Path:
         self.lab.node(node.name)  # a lab node's name (validated): no path of its own
         return Path(self.state.data_root) / node.name
 
@@ -182,7 +182,7 @@ class GlusterLab:
         for node in self.lab.state.nodes:
             self.mount(node.name, timeout)
 
-    def _start_glusterd(self, node: NodeState, timeout: float) -> None:
+    def _start_glusterd(self, node: LabNode, timeout: float) -> None:
         d = self.node_dir(node)
         for sub in ("lib", "run", "log", "brick", "mnt"):
             (d / sub).mkdir(parents=True, exist_ok=True)
@@ -202,7 +202,7 @@ class GlusterLab:
         self.save()
         self._wait_glusterd(node, proc.pid, timeout)
 
-    def _wait_glusterd(self, node: NodeState, pid: int, timeout: float) -> None:
+    def _wait_glusterd(self, node: LabNode, pid: int, timeout: float) -> None:
         # Until the launcher has exec'd glusterd, /proc/PID/ns/mnt is not its namespace.
         deadline = time.monotonic() + timeout
         while True:
@@ -298,7 +298,7 @@ class GlusterLab:
 
     # --------------------------------------------------------------- down --
 
-    def gluster_pids(self, node: NodeState) -> list[int]:
+    def gluster_pids(self, node: LabNode) -> list[int]:
         """Every glusterd, brick, self-heal daemon and FUSE client in the node's namespace."""
         listed = net.run(["ip", "netns", "pids", node.netns], check=False).split()
         out = []
