@@ -341,6 +341,9 @@ class GlusterLab:
         for node in nodes:
             for pid in self.gluster_pids(node):
                 stop_pid(pid, timeout=3.0, group=False)
+            end = time.monotonic() + 10.0  # SIGKILLed, but a loaded machine reaps late
+            while self.gluster_pids(node) and time.monotonic() < end:
+                time.sleep(0.1)
             left = self.gluster_pids(node)
             if left:
                 problems.append(f"{node.name}: gluster processes still running: {left}")
