@@ -24,6 +24,7 @@ from agent_helpers import write_key
 from adapters.agent.operator_socket import OperatorSocketError, request
 from adapters.lab import Lab, LabNodeSpec
 from adapters.lab.galera import GaleraLab, sql_root
+from adapters.lab.gluster import VOLUME, GlusterLab
 from adapters.lab.lab import stop_pid
 
 HTTP_PORT = 8008
@@ -109,6 +110,7 @@ class AgentLab:
         policy: str = "vrrp-winner",
         services: str = "galera = true",
         mariadb: bool = False,
+        gluster: bool = False,
     ) -> None:
         self.lab = Lab.up(
             [LabNodeSpec("a", 150), LabNodeSpec("b", 100)],
@@ -125,6 +127,13 @@ class AgentLab:
             except BaseException:
                 self.lab.down()
                 raise
+        self.gluster: GlusterLab | None = None
+        if gluster:
+            try:
+                self.gluster = GlusterLab.up(self.lab)
+            except BaseException:
+                self.lab.down()
+                raise
         self.pids: dict[str, int] = {}
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         for node in self.lab.state.nodes:
@@ -138,6 +147,10 @@ class AgentLab:
                 text = text.replace("[galera]\n", self._mariadb_keys(node.name))
                 # the real make_primary waits up to 10 s for Galera to drop a lost peer
                 text = text.replace("step_timeout_s = 5.0", "step_timeout_s = 30.0")
+            if self.gluster is not None:
+                text += self._gluster_keys(node.name)
+                # heal polls the CLI until nothing is pending: seconds on a loaded machine
+                text = text.replace("step_timeout_s = 5.0", "step_timeout_s = 60.0")
             (d / "agent.toml").write_text(text)
         self.lab.save()
 
@@ -158,6 +171,26 @@ class AgentLab:
             'schemas = ["app"]\n'
             f'quarantine_dir = "{self.lab.dir / "quarantine"}"\n'
             "poll_s = 0.5\n"
+        )
+
+    def _gluster_keys(self, name: str) -> str:
+        """The [gluster] section for the real adapter on this lab node's volume."""
+        g = self.gluster
+        assert g is not None
+        nsenter = shutil.which("nsenter")
+        gluster = shutil.which("gluster")
+        assert nsenter is not None and gluster is not None  # required by GlusterLab.up
+        launcher = [nsenter, *g.launcher(name)[1:]]
+        return (
+            "\n[gluster]\n"
+            'adapter = "glusterd"\n'
+            f'volume = "{VOLUME}"\n'
+            f'brick = "{g.brick(name)}"\n'
+            f'brick_path = "{g.brick_dir(name)}"\n'
+            f'mount = "{g.mount_dir(name)}"\n'
+            f'quarantine_dir = "{self.lab.dir / "gluster-quarantine" / name}"\n'
+            f'binary = "{gluster}"\n'
+            f"launcher = {json.dumps(launcher)}\n"
         )
 
     def dir(self, name: str) -> Path:
@@ -273,6 +306,9 @@ class AgentLab:
         if self.galera is not None:
             self.galera.down()
             shutil.rmtree(self.lab.dir / "quarantine", ignore_errors=True)
+        if self.gluster is not None:
+            self.gluster.down()
+            shutil.rmtree(self.lab.dir / "gluster-quarantine", ignore_errors=True)
         self.lab.down()
         key.unlink(missing_ok=True)
         with contextlib.suppress(OSError):

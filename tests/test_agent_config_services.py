@@ -1,4 +1,4 @@
-"""The agent configuration's service sections ([datastore], [k3s]), the witness,
+"""The agent configuration's service sections ([datastore], [k3s], [gluster]), the witness,
 and the ports the agent builds from them (no daemon runs here)."""
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from agent_helpers import config_text, write_key
 from adapters.agent.config import AgentConfig, ConfigValueError, parse_config
 from adapters.agent.ports import DisabledService, mariadb_port
 from adapters.agent.secret_files import Secret, Secrets
-from adapters.agent.service_ports import ServiceSetupError, datastore_port, k3s_port
+from adapters.agent.service_ports import (
+    ServiceSetupError,
+    datastore_port,
+    gluster_port,
+    k3s_port,
+)
+from adapters.gluster.port import GlusterPortAdapter
 from adapters.k3s.port import K3sAdapter
 from adapters.litestream.port import LitestreamDatastore
 from hacli.main import main
@@ -89,6 +95,7 @@ def test_the_datastore_defaults_to_disabled(tmp_path: Path) -> None:
     assert config.datastore.adapter == "disabled" and config.k3s.adapter == "disabled"
     assert isinstance(datastore_port(config, lambda: 0), DisabledService)
     assert isinstance(k3s_port(config, lambda: 0), DisabledService)
+    assert isinstance(gluster_port(config, lambda: 0), DisabledService)
 
 
 @pytest.mark.parametrize(
@@ -166,9 +173,52 @@ def test_k3s_managed_needs_its_adapter_and_the_datastore(tmp_path: Path) -> None
     assert err.key == "datastore.adapter"  # its promotion restores from the replica
 
 
-def test_gluster_managed_is_refused_until_an_adapter_exists(tmp_path: Path) -> None:
+def test_gluster_managed_needs_its_adapter(tmp_path: Path) -> None:
     err = _error(tmp_path, _services(gluster=True))
-    assert err.key == "services.gluster" and "no Gluster adapter" in err.expected
+    assert err.key == "gluster.adapter" and "services.gluster" in err.expected
+
+
+# -- [gluster] --------------------------------------------------------------------------------
+
+
+def _gluster(tmp: Path, **over: object) -> str:
+    values: dict[str, object] = {
+        "adapter": "glusterd",
+        "volume": "gv0",
+        "brick": "10.9.0.1:/data/brick/gv0",
+        "brick_path": f"{tmp}/brick/gv0",
+        "mount": f"{tmp}/mnt/gv0",
+        "quarantine_dir": f"{tmp}/gq",
+        "binary": sys.executable,  # an executable file; nothing runs it here
+    }
+    values.update(over)
+    return "\n[gluster]\n" + "".join(
+        f"{k} = {_toml(v)}\n" for k, v in values.items() if v is not None
+    )
+
+
+def test_a_gluster_section_is_accepted(tmp_path: Path) -> None:
+    config = _config(tmp_path, _gluster(tmp_path) + _services(gluster=True))
+    assert config.gluster.adapter == "glusterd" and config.cluster_config().services.gluster
+
+
+@pytest.mark.parametrize(
+    ("over", "key", "expected"),
+    [
+        ({"volume": None}, "gluster.volume", "a value when gluster.adapter"),
+        ({"brick_path": None}, "gluster.brick_path", "a value when gluster.adapter"),
+        ({"brick": "/data/brick"}, "gluster.brick", "HOST:/PATH"),
+        ({"brick": "host:data"}, "gluster.brick", "HOST:/PATH"),
+        ({"mount": "mnt"}, "gluster.mount", "an absolute path"),
+        ({"adapter": "nfs"}, "gluster.adapter", "one of 'disabled', 'glusterd'"),
+        ({"launcher": ["nsenter", "-n"]}, "gluster.launcher[0]", "absolute path"),
+    ],
+)
+def test_a_bad_gluster_value_names_its_key(
+    tmp_path: Path, over: dict[str, object], key: str, expected: str
+) -> None:
+    err = _error(tmp_path, _gluster(tmp_path, **over))
+    assert err.key == key and expected in str(err), str(err)
 
 
 # -- hacore config check, one bad value per section ----------------------------------------
@@ -179,7 +229,8 @@ def test_gluster_managed_is_refused_until_an_adapter_exists(tmp_path: Path) -> N
     [
         ("datastore", "datastore.replica_dir"),
         ("k3s", "k3s.readyz_port"),
-        ("services", "services.gluster"),
+        ("services", "gluster.adapter"),
+        ("gluster", "gluster.brick"),
         ("witness", "cluster.witness"),
     ],
 )
@@ -190,6 +241,7 @@ def test_config_check_names_the_bad_key_of_each_section(
         "datastore": _datastore(tmp_path, replica_dir=None),
         "k3s": _datastore(tmp_path) + _k3s(tmp_path, readyz_port=None),
         "services": _services(gluster=True),
+        "gluster": _gluster(tmp_path, brick="nohost"),
         "witness": "",
     }[section]
     text = config_text(write_key(tmp_path / "peer.key"), "a", extra)
@@ -207,7 +259,8 @@ def test_config_check_names_the_bad_key_of_each_section(
 def test_config_check_accepts_every_service_section(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    extra = _datastore(tmp_path) + _k3s(tmp_path) + _services(k3s=True, litestream=True)
+    extra = _datastore(tmp_path) + _k3s(tmp_path) + _gluster(tmp_path)
+    extra += _services(k3s=True, litestream=True, gluster=True)
     path = tmp_path / "agent.toml"
     path.write_text(config_text(write_key(tmp_path / "peer.key"), "a", extra))
     assert main(["config", "check", str(path)]) == 0, capsys.readouterr().err
@@ -242,11 +295,14 @@ def test_the_agent_builds_the_real_adapters_on_its_own_clock(tmp_path: Path) -> 
 
     ds = datastore_port(config, clock)
     k3s = k3s_port(config, clock)
+    gluster = gluster_port(_config(tmp_path, _gluster(tmp_path)), clock)
     assert isinstance(ds, LitestreamDatastore) and isinstance(k3s, K3sAdapter)
+    assert isinstance(gluster, GlusterPortAdapter)
+    assert (gluster.volume, gluster.brick) == ("gv0", "10.9.0.1:/data/brick/gv0")
     # deadlines are instants on the agent's clock: the adapters must read that clock
-    assert ds.clock_us is clock and k3s.clock_us is clock
+    assert ds.clock_us is clock and k3s.clock_us is clock and gluster.clock_us is clock
     assert k3s.datastore == ds.database == tmp_path / "k3s" / "state.db"
-    for d in ("ls", "q", "k3s-run", "run"):
+    for d in ("ls", "q", "k3s-run", "run", "gq"):
         assert (tmp_path / d).stat().st_mode & 0o777 == 0o700
 
 

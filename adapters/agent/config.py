@@ -9,7 +9,7 @@ refuses any that another user could read or write.
 
 Services default to disabled: the agent runs with keepalived alone, and a
 service switched on in ``[services]`` without its adapter configured
-(``[galera]``, ``[datastore]``, ``[k3s]``; Gluster has none yet) is refused
+(``[galera]``, ``[datastore]``, ``[k3s]``, ``[gluster]``) is refused
 here, never silently faked (see ``adapters.agent.ports``).
 
 The reference in ``docs/agent-config.md`` is generated from these classes
@@ -24,7 +24,7 @@ from pathlib import Path
 import attrs
 
 from adapters.agent import config_checks as check
-from adapters.agent.config_services import DatastoreSection, K3sSection
+from adapters.agent.config_services import DatastoreSection, GlusterSection, K3sSection
 from adapters.agent.tomlconf import ConfigValueError, build, doc
 from adapters.keepalived.config import ConfigError, KeepalivedConfig, TrackFile, VrrpInstanceSpec
 from hacore import config as core_config
@@ -365,6 +365,7 @@ class AgentConfig:
     galera: GaleraSection = doc("Galera credentials", factory=GaleraSection)
     datastore: DatastoreSection = doc("k3s's datastore and litestream", factory=DatastoreSection)
     k3s: K3sSection = doc("k3s", factory=K3sSection)
+    gluster: GlusterSection = doc("GlusterFS", factory=GlusterSection)
     log: LogSection = doc("logging", factory=LogSection)
 
     def __attrs_post_init__(self) -> None:
@@ -387,9 +388,9 @@ class AgentConfig:
         if (s.k3s or s.litestream) and ds.adapter == "disabled":
             why = "services.k3s (its restore) or services.litestream"
             raise ConfigValueError("datastore.adapter", ds.adapter, f"an adapter when {why} = true")
-        if s.gluster:
+        if s.gluster and self.gluster.adapter == "disabled":
             raise ConfigValueError(
-                "services.gluster", True, "false: this build has no Gluster adapter for the agent"
+                "gluster.adapter", self.gluster.adapter, "an adapter when services.gluster = true"
             )
         if k.adapter != "disabled" and k.datastore is not None and ds.database is not None:
             if k.datastore != ds.database:

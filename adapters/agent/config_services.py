@@ -1,5 +1,5 @@
 """The service adapters' sections of the agent configuration: ``[datastore]``
-(litestream replicating k3s's kine database) and ``[k3s]``.
+(litestream replicating k3s's kine database), ``[k3s]`` and ``[gluster]``.
 
 Each is optional: ``adapter = "disabled"`` (the default) answers its port
 with :class:`adapters.agent.ports.DisabledService`. A section whose adapter
@@ -22,6 +22,7 @@ from adapters.litestream.errors import LitestreamConfigError
 
 DATASTORE_ADAPTERS = ("disabled", "litestream")
 K3S_ADAPTERS = ("disabled", "process")
+GLUSTER_ADAPTERS = ("disabled", "glusterd")
 
 
 def _required(section: str, adapter: str, **fields: object) -> None:
@@ -181,7 +182,7 @@ class K3sSection:
         validator=check.seconds(0, 600),
     )
     poll_s: float = doc(
-        "process: interval of the /readyz poll for `hacore status`",
+        "interval of the service poll (k3s /readyz, litestream, Gluster) for `hacore status`",
         default=2.0,
         validator=check.seconds(0.1, 60),
     )
@@ -197,3 +198,68 @@ class K3sSection:
             raise ConfigValueError(
                 "readyz_port", 0, f"a TCP port when k3s.adapter = {self.adapter!r}"
             )
+
+
+@attrs.frozen
+class GlusterSection:
+    """The replicated Gluster volume this node serves (``adapters.gluster``).
+
+    ``adapter = "glusterd"`` drives the local glusterd through the ``gluster``
+    CLI: a promotion heals towards this node's brick (the other copies of
+    split-brain files quarantined first), a demotion quarantines this brick's
+    copies and resyncs from the peer's.
+    """
+
+    adapter: str = doc(
+        "which implementation answers the Gluster port",
+        default="disabled",
+        validator=check.one_of(*GLUSTER_ADAPTERS),
+    )
+    volume: str | None = doc(
+        "glusterd: the replicated volume's name", default=None, validator=check.optional_name
+    )
+    brick: str | None = doc(
+        "glusterd: this node's brick as `gluster volume info` lists it (HOST:/PATH)",
+        default=None,
+    )
+    brick_path: str | None = doc(
+        "glusterd: the brick's backend directory as the agent reads it",
+        default=None,
+        validator=check.abs_path,
+    )
+    mount: str | None = doc(
+        "glusterd: where the volume is mounted on this node", default=None, validator=check.abs_path
+    )
+    quarantine_dir: str = doc(
+        "glusterd: where losing copies are kept",
+        default="/var/lib/hacore/gluster-quarantine",
+        validator=check.abs_path,
+    )
+    binary: str = doc(
+        "glusterd: the gluster CLI", default="/usr/sbin/gluster", validator=check.abs_path
+    )
+    launcher: tuple[str, ...] = doc(
+        "glusterd: argv prefix that places the CLI next to glusterd (empty on a plain host)",
+        default=(),
+        validator=check.argv,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.adapter == "disabled":
+            return
+        _required(
+            "gluster",
+            self.adapter,
+            volume=self.volume,
+            brick=self.brick,
+            brick_path=self.brick_path,
+            mount=self.mount,
+        )
+        host, sep, path = (self.brick or "").partition(":")
+        if (
+            not sep
+            or not host
+            or not path.startswith("/")
+            or any(c.isspace() for c in self.brick or "")
+        ):
+            raise ConfigValueError("brick", self.brick, "HOST:/PATH as the volume lists it")

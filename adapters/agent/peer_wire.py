@@ -88,6 +88,7 @@ class PeerStatus:
     # the node's last k3s / litestream poll (None: not observed or disabled)
     k3s_ready: bool | None = None
     replicating: bool | None = None
+    gluster_ready: bool | None = None
     # the litestream replica's lag behind this node's k3s database (None: not measured)
     lag_revisions: int | None = None
     lag_seconds: float | None = None
@@ -111,6 +112,7 @@ class PeerStatus:
             "galera_size": self.galera_size,
             "k3s_ready": self.k3s_ready,
             "replicating": self.replicating,
+            "gluster_ready": self.gluster_ready,
             "lag_revisions": self.lag_revisions,
             "lag_seconds": self.lag_seconds,
             "galera_position": self.galera_position,
@@ -134,7 +136,7 @@ class PeerStatus:
         if any(type(v) is not str or len(v) > 200 for v in texts):
             raise ValueError("status texts")
         member, size = raw["galera_member"], raw["galera_size"]
-        for flag in ("galera_member", "k3s_ready", "replicating"):
+        for flag in ("galera_member", "k3s_ready", "replicating", "gluster_ready"):
             if raw[flag] is not None and type(raw[flag]) is not bool:
                 raise ValueError(f"status {flag}")
         if size is not None and (type(size) is not int or not 0 <= size < 1 << 16):
@@ -159,6 +161,7 @@ class PeerStatus:
             galera_size=size,
             k3s_ready=raw["k3s_ready"],
             replicating=raw["replicating"],
+            gluster_ready=raw["gluster_ready"],
             lag_revisions=lag_revisions,
             lag_seconds=None if lag_seconds is None else float(lag_seconds),
             galera_position=position,

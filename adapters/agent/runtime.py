@@ -54,7 +54,6 @@ from adapters.agent.peer_channel import PeerChannel
 from adapters.agent.peer_wire import PeerMessage, PeerStatus, Receiver, Sender, new_boot_id
 from adapters.agent.ports import (
     ChannelTransport,
-    DisabledService,
     GaleraFacts,
     KeepalivedVip,
     LoopTimers,
@@ -64,7 +63,7 @@ from adapters.agent.ports import (
 )
 from adapters.agent.secret_files import Secrets
 from adapters.agent.service_poll import NOT_POLLED, ServiceFacts, poll_services
-from adapters.agent.service_ports import datastore_port, k3s_port
+from adapters.agent.service_ports import datastore_port, gluster_port, k3s_port
 from adapters.agent.stagedlog import StagedLog
 from adapters.keepalived.dump import DumpError, keepalived_pid
 from adapters.keepalived.ingest import CoreInput
@@ -198,6 +197,7 @@ class Agent:
             galera_size=None if facts is None else facts.cluster_size,
             k3s_ready=services.k3s_ready,
             replicating=services.replicating,
+            gluster_ready=services.gluster_ready,
             lag_revisions=services.lag_revisions,
             lag_seconds=services.lag_seconds,
             galera_position=self._galera_position(),
@@ -299,11 +299,12 @@ class Agent:
             galera=galera,
             datastore=datastore_port(config, self._clock),
             k3s=k3s_port(config, self._clock),
-            gluster=DisabledService("gluster"),
+            gluster=gluster_port(config, self._clock),
             transport=ChannelTransport(self._publish),
             timers=self.timers,
         )
-        if config.k3s.adapter != "disabled" or config.datastore.adapter != "disabled":
+        adapters = (config.k3s.adapter, config.datastore.adapter, config.gluster.adapter)
+        if any(adapter != "disabled" for adapter in adapters):
             self._background.append(asyncio.create_task(self._service_poll_loop(), name="services"))
         p = config.peer
         key = self._secrets.peer_key.value
@@ -579,12 +580,12 @@ class Agent:
     async def _service_poll_loop(self) -> None:
         """k3s readiness and litestream's replicate, for status and the peers."""
         assert self.ports is not None
-        k3s, datastore = self.ports.k3s, self.ports.datastore
+        k3s, datastore, gluster = self.ports.k3s, self.ports.datastore, self.ports.gluster
         interval = self.config.k3s.poll_s
         while True:
             try:
                 self.service_facts = await asyncio.wait_for(
-                    asyncio.to_thread(poll_services, k3s, datastore, self._clock),
+                    asyncio.to_thread(poll_services, k3s, datastore, gluster, self._clock),
                     max(interval * 3, 5.0),
                 )
             except TimeoutError:
@@ -745,7 +746,7 @@ class Agent:
                 "galera": self.config.galera.adapter,
                 "datastore": self.config.datastore.adapter,
                 "k3s": self.config.k3s.adapter,
-                "gluster": "disabled",
+                "gluster": self.config.gluster.adapter,
             },
             "peer_channel": None
             if receiver is None

@@ -5,7 +5,8 @@
 * ``[k3s] adapter = "process"``: :class:`adapters.k3s.port.K3sAdapter`
   (``hacore.ports.K3sPort``); the tests run it on the k3s STAND-IN
   (``adapters.k3s.standin_server``, which is not k3s);
-* Gluster: no adapter for the agent yet, always :class:`DisabledService`.
+* ``[gluster] adapter = "glusterd"``: :class:`adapters.gluster.port.GlusterPortAdapter`
+  (``hacore.ports.GlusterPort``) over the ``gluster`` CLI.
 
 Each adapter gets the agent's clock, because the deadlines the dispatcher
 hands them are instants on that clock. The directories the agent keeps their
@@ -84,5 +85,28 @@ def k3s_port(config: AgentConfig, clock: ClockUs) -> Any:
         stop_command=k.stop_command,
         replica_expected=k.replica_expected,
         kill_after_s=k.kill_after_s,
+        clock_us=clock,
+    )
+
+
+def gluster_port(config: AgentConfig, clock: ClockUs) -> Any:
+    """The Gluster port: the local glusterd's volume, or disabled."""
+    g = config.gluster
+    if g.adapter == "disabled":
+        return DisabledService("gluster")
+    from adapters.gluster.cli import GlusterCli
+    from adapters.gluster.port import GlusterPortAdapter
+
+    # checked by the configuration
+    assert g.volume and g.brick and g.brick_path and g.mount
+    private_dir(g.quarantine_dir, "gluster.quarantine_dir")
+    cli = GlusterCli(launcher=g.launcher, binary=_executable(g.binary, "gluster.binary"))
+    return GlusterPortAdapter(
+        cli=cli,
+        volume=g.volume,
+        brick=g.brick,
+        brick_path=Path(g.brick_path),
+        mount=g.mount,
+        quarantine_root=Path(g.quarantine_dir),
         clock_us=clock,
     )

@@ -34,8 +34,13 @@ from typing import Any
 import attrs
 
 OK, FAILED, NOT_OBSERVED, NOT_APPLICABLE = "ok", "failed", "not observed", "not applicable"
-# The fact of a node's status that says a service is ready there (gluster: none yet).
-_READY_FACT = {"galera": "galera_member", "k3s": "k3s_ready", "litestream": "replicating"}
+# The fact of a node's status that says a service is ready there.
+_READY_FACT = {
+    "galera": "galera_member",
+    "k3s": "k3s_ready",
+    "litestream": "replicating",
+    "gluster": "gluster_ready",
+}
 EXIT = {"healthy": 0, "degraded": 1, "cannot tell": 2}
 
 
