@@ -398,7 +398,12 @@ def finish_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
         batch.add(ev.HoldDownStarted(i.at, until))
         if state.vrrp is VrrpStatus.MASTER:  # keepalived may not re-notify
             batch.arm(TimerPurpose.HOLD_DOWN, ctx.config.timing.hold_down_us)
-        if state.split_winner:
+        if state.split_winner or state.judging:
+            # A standby contests nothing: a won episode is over, and one still
+            # awaiting the peer's frozen facts (the re-election demoted this
+            # node first) has nothing left to judge. Left judging, contact
+            # could never sync and the stale frozen facts would be advertised
+            # and judged on in the next split-brain.
             batch.add(ev.SplitBrainCleared(i.at))
         if state.frozen:
             # Frozen means "an active awaiting the operator's choice". A node

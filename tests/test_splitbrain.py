@@ -300,3 +300,25 @@ def test_a_frozen_active_that_demotes_anyway_is_unfrozen_and_may_promote_again()
     d.now += d.config.timing.hold_down_us
     d.vrrp(VrrpStatus.MASTER)
     assert d.role is Role.PROMOTING
+
+
+def test_a_judging_active_that_loses_the_vip_ends_its_episode_once_demoted() -> None:
+    """Found on the lab (tests/test_agent_lab.py): at a heal b detects the
+    split-brain, then keepalived's re-election demotes b before the frozen
+    facts cross. Its demotion ended the wait but left b judging for good: no
+    ContactSynced could ever come (restores_contact refuses while judging), so
+    b kept advertising stale frozen facts and would judge its next split-brain
+    on them."""
+    b = Driver(cluster(2), "b")
+    b.promote()
+    b.lost("a")  # the partition
+    b.heard("a", PeerRole.ACTIVE, epoch=3)  # the heal: a is active too
+    assert b.state.judging and b.role is Role.ACTIVE
+    b.vrrp(VrrpStatus.BACKUP)  # the re-election went to a first
+    assert b.role is Role.DEMOTING
+    b.run_plan()
+    assert b.role is Role.STANDBY
+    assert not b.state.judging, "a standby has nothing left to judge"
+    synced = b.heard("a", PeerRole.ACTIVE, epoch=3)
+    assert any(isinstance(e, ev.ContactSynced) for e in synced.events)
+    assert b.state.split_committed is None and b.state.committed_at_loss is None
