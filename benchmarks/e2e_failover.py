@@ -4,7 +4,7 @@ Per trial (``--trials``, default 5), a fresh lab (tests/e2e_lab.py): real
 keepalived in two namespaces, an ``hacore agent`` on each, the real
 litestream replicating k3s's kine database, the k3s STAND-IN (not k3s)
 started by the plans; with ``--galera`` real MariaDB Galera on both nodes
-too, through the real adapter (no GlusterPort adapter is wired yet). Every
+too, with ``--gluster`` a real Gluster pool, each through its real adapter. Every
 daemon of the active is SIGKILLed; the standby's event log gives:
 
 - detection: SIGKILL -> the promotion plan starts (keepalived's
@@ -62,9 +62,9 @@ def _until(pred: object, what: str) -> None:
         time.sleep(0.05)
 
 
-def real_trial(index: int, galera: bool) -> dict[str, float]:
+def real_trial(index: int, galera: bool, gluster: bool) -> dict[str, float]:
     d = Path("/run/hacore-lab-test") / f"e2e-bench-{os.getpid()}-{index}-{time.monotonic_ns()}"
-    lab = E2ELab(d, galera=galera)
+    lab = E2ELab(d, galera=galera, gluster=gluster)
     try:
         for name in ("a", "b"):
             lab.start_agent(name)
@@ -170,6 +170,11 @@ def main() -> int:
         action="store_true",
         help="real MariaDB Galera on both nodes too (default: off; ~1 min more per trial)",
     )
+    parser.add_argument(
+        "--gluster",
+        action="store_true",
+        help="a real Gluster pool (replica volume per node) too (default: off)",
+    )
     parser.add_argument("--sim-seeds", type=int, default=20, help="simulator seeds (default 20)")
     args = parser.parse_args()
     if args.trials < 1 or args.sim_seeds < 1 or args.partition_trials < 0:
@@ -178,11 +183,12 @@ def main() -> int:
         print("e2e_failover: needs root (network namespaces, keepalived)", file=sys.stderr)
         return 2
     mdi = vrrp.master_down_interval_us(STANDBY_PRIORITY, ADVERT_US) / 1e6
-    real = medians([real_trial(i, args.galera) for i in range(args.trials)])
+    real = medians([real_trial(i, args.galera, args.gluster) for i in range(args.trials)])
     sim = medians([sim_trial(seed) for seed in range(1, args.sim_seeds + 1)])
     split = medians([partition_trial(i) for i in range(args.partition_trials)])
     print(f"trials: {args.trials} count")
     print(f"real_galera: {int(args.galera)} flag")
+    print(f"real_gluster: {int(args.gluster)} flag")
     print(f"sim_seeds: {args.sim_seeds} count")
     print(f"load_average_1min: {os.getloadavg()[0]:.1f} load")
     print(f"master_down_interval: {mdi:.3f} s")

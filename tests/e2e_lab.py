@@ -78,10 +78,12 @@ class E2ELab(AgentLab):
         step_timeout_s: float = 30.0,
         mode: str = "availability-first",
         galera: bool = False,
+        gluster: bool = False,
     ) -> None:
-        # galera: real MariaDB Galera on both nodes through the real adapter
+        # galera / gluster: the real daemons on both nodes through their adapters
         services = SERVICES + ("\ngalera = true" if galera else "")
-        super().__init__(state_dir, services=services, mariadb=galera)
+        services += "\ngluster = true" if gluster else ""
+        super().__init__(state_dir, services=services, mariadb=galera, gluster=gluster)
         names = [n.name for n in self.lab.state.nodes]
         # Each node replicates into its own replica and restores from its
         # peer's (one writer per replica: a shared one breaks under a split).

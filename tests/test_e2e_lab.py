@@ -246,3 +246,34 @@ def test_killing_the_active_with_real_galera_too(galera_e2e: E2ELab) -> None:
     doc = lab.status_doc("b")
     assert doc is not None
     assert doc["self"].get("galera_member") is True, doc["self"]
+
+
+@pytest.fixture
+def all_daemons() -> Iterator[E2ELab]:
+    require_root_tools("ip", "nft", "keepalived", "mariadbd", "mariadb-install-db", "rsync")
+    require_root_tools("glusterd", "gluster", "nsenter")
+    litestream_binary()
+    d = Path("/run/hacore-lab-test") / f"e2e-all-{os.getpid()}-{time.monotonic_ns()}"
+    lab = E2ELab(d, galera=True, gluster=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+@pytest.mark.slow  # MariaDB, a Gluster pool, litestream, the stand-in: a few minutes
+def test_killing_the_active_with_every_service_of_the_reference_system(
+    all_daemons: E2ELab,
+) -> None:
+    lab = all_daemons
+    converge(lab)
+    acked = lab.put("a", ["configmaps/every-service"])
+    lab.wait_replica_level("a")
+    lab.kill_node("a")
+    lab.wait_roles({"b": "active"}, BUDGET_S)
+    _until(lambda: lab.readyz("b") == 200, "the stand-in ready on b")
+    assert {f"/registry/{k}" for k in acked} <= lab.objects("b")
+    promotion = last_promotion(lab.log("b"))
+    assert promotion is not None
+    every = {"restore_k3s_db", "start_k3s", "make_galera_primary", "heal_gluster"}
+    assert every | {"start_replication"} <= set(promotion.steps), promotion.steps
