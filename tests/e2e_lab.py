@@ -64,6 +64,14 @@ _READYZ = (
 )
 
 
+def _is_litestream(pid: int) -> bool:
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return False
+    return argv0.endswith(b"/litestream")
+
+
 def litestream_binary() -> str:
     return str(Path(sys.executable).parent / "litestream")
 
@@ -250,6 +258,11 @@ poll_s = 0.3
             seed = self._record_pid(seed_dir / "state" / "replicate.json")
             if seed is not None:
                 os.killpg(seed, signal.SIGKILL)
+        # A litestream command an agent ran in its own session (the lag probe's
+        # restore) outlives the agent's SIGKILL: end what is left in the node
+        # namespaces (ours: the lab's unique prefix) before removing its files.
+        for node in self.lab.state.nodes:
+            self._kill_leftovers(node.netns)
         # The lab's own teardown removes the plain files it put in a node's directory.
         for node in self.lab.state.nodes:
             for sub in ("k3s", "ls", "k3s-run", "quarantine"):
@@ -258,6 +271,20 @@ poll_s = 0.3
             for sub in (f"seed-replica-{node.name}", f"replica-{node.name}"):
                 shutil.rmtree(self.lab.dir / sub, ignore_errors=True)
         super().down()
+
+    def _kill_leftovers(self, netns: str) -> None:
+        out = subprocess.run(  # noqa: S603 - argv list
+            ["ip", "netns", "pids", netns], capture_output=True, text=True, timeout=10, check=False
+        )
+        keep = {n.keepalived_pid for n in self.lab.state.nodes}  # the lab stops its own
+        for word in out.stdout.split():
+            pid = int(word) if word.isdigit() else None
+            if pid is None or pid in keep or not _is_litestream(pid):
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     # ------------------------------------------------------------- events --
 
