@@ -16,9 +16,10 @@ from hacore import guards as g
 from hacore import inputs as inp
 from hacore.config import ClusterConfig, next_epoch
 from hacore.context import Context
-from hacore.plans import plan_steps
+from hacore.health import service_grace_us
+from hacore.plans import StepName, plan_steps
 from hacore.roles import Mode, PlanKind, Policy, TimerPurpose, VrrpStatus
-from hacore.state import NodeState
+from hacore.state import NodeState, PlanProgress
 
 
 class _Batch:
@@ -157,6 +158,47 @@ def observe_progress(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Ev
     return [ev.ProgressObserved(i.at, i.committed)]
 
 
+def _observe_service_events(state: NodeState, i: inp.Input) -> list[ev.Event]:
+    assert isinstance(i, inp.ServiceReported)
+    if (i.service not in state.unhealthy) == i.healthy:
+        return []  # nothing new
+    return [ev.ServiceHealthChanged(i.at, i.service, i.healthy, i.detail)]
+
+
+def observe_service(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    batch = _Batch(state, i.at)
+    batch.add(*_observe_service_events(state, i))
+    if not facts.unhealthy_after(state, i):
+        batch.disarm_purpose(TimerPurpose.SERVICE_GRACE)  # healthy again: nothing to repair
+    return batch.events
+
+
+def await_service_repair(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    batch = _Batch(state, i.at)
+    batch.add(*_observe_service_events(state, i))
+    batch.arm(TimerPurpose.SERVICE_GRACE, service_grace_us(ctx.config.timing))
+    return batch.events
+
+
+def yield_for_service(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    batch = _Batch(state, i.at)
+    service = state.unhealthy[0]
+    batch.add(ev.ServiceFaultYielded(i.at, service, state.service_yields + 1))
+    if not state.priority_yielded:
+        batch.add(ev.PriorityYielded(i.at, f"service {service} unhealthy"))
+    # _start_demotion disarms the grace timer (this one) with the active's others.
+    _start_demotion(ctx, state, i, batch)
+    return batch.events
+
+
+def service_fault_standing(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    assert isinstance(i, inp.TimerFired)
+    return [
+        ev.TimerDisarmed(i.at, i.timer_id),
+        ev.ServiceFaultStanding(i.at, state.unhealthy[0], state.service_yields),
+    ]
+
+
 def _start_plan(
     ctx: Context, state: NodeState, batch: _Batch, kind: PlanKind, bootstrap_allowed: bool
 ) -> None:
@@ -208,7 +250,10 @@ def _start_demotion(
     _abandon_plan(state, batch, outcome)
     # Leaving active ends every wait that only an active has.
     batch.disarm_purpose(
-        TimerPurpose.SELF_FENCE, TimerPurpose.SPLIT_JUDGE, TimerPurpose.VIP_HANDOVER
+        TimerPurpose.SELF_FENCE,
+        TimerPurpose.SPLIT_JUDGE,
+        TimerPurpose.VIP_HANDOVER,
+        TimerPurpose.SERVICE_GRACE,
     )
     _start_plan(ctx, state, batch, PlanKind.DEMOTION, False)
 
@@ -412,6 +457,9 @@ def finish_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
             # between: staying frozen would bar it from ever promoting again
             # (found by the fuzzer: every node standby, forever).
             batch.add(ev.Unfrozen(i.at))
+    elif state.unhealthy:
+        # Active with a service already unhealthy (recorded before): its grace starts now.
+        batch.arm(TimerPurpose.SERVICE_GRACE, service_grace_us(ctx.config.timing))
     return batch.events
 
 
@@ -469,10 +517,24 @@ def fail_plan(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
         )
     )
     _abandon_plan(state, batch, "failed")
+    if _wants_contact(ctx, state, plan):
+        batch.add(ev.PromotionParked(i.at, f"{plan.current_step} failed without a majority"))
     if not state.priority_yielded:
         batch.add(ev.PriorityYielded(i.at, f"{plan.kind} failed at {plan.current_step}"))
     batch.arm(TimerPurpose.FAULT_HOLD, ctx.config.timing.fault_hold_us)
     return batch.events
+
+
+def _wants_contact(ctx: Context, state: NodeState, plan: PlanProgress) -> bool:
+    """A promotion failed making Galera primary with no bootstrap allowed and no
+    majority of votes in reach: Galera's primary component is elsewhere or
+    nowhere, and only contact with more members can change that."""
+    return (
+        plan.kind is PlanKind.PROMOTION
+        and plan.current_step is StepName.MAKE_GALERA_PRIMARY
+        and not plan.bootstrap_allowed
+        and facts.votes_now(ctx, state) < ctx.config.majority
+    )
 
 
 def leave_fault(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:

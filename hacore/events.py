@@ -14,7 +14,16 @@ from typing import ClassVar
 
 from hacore.codec import Message, register
 from hacore.plans import StepName
-from hacore.roles import Command, PeerRole, PlanKind, Policy, Role, TimerPurpose, VrrpStatus
+from hacore.roles import (
+    Command,
+    PeerRole,
+    PlanKind,
+    Policy,
+    Role,
+    Service,
+    TimerPurpose,
+    VrrpStatus,
+)
 
 
 class Event(Message):
@@ -299,6 +308,56 @@ class NodeBooted(Event):
     at: int
 
 
+@register
+@dataclass(frozen=True, slots=True)
+class ServiceHealthChanged(Event):
+    """A local service turned healthy or unhealthy (``NodeState.unhealthy``)."""
+
+    TYPE: ClassVar[str] = "service-health-changed"
+    at: int
+    service: Service
+    healthy: bool
+    detail: str
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ServiceFaultYielded(Event):
+    """The active yields (demotes) because ``service`` stayed unhealthy past the
+    grace period: attempt ``attempt`` of the budget (hacore.health)."""
+
+    TYPE: ClassVar[str] = "service-fault-yielded"
+    at: int
+    service: Service
+    attempt: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ServiceFaultStanding(Event):
+    """The budget of yields is spent and ``service`` is still unhealthy: the
+    active stays, the fault stands (``hacore status`` shows it) until the
+    service is healthy again or an operator acts."""
+
+    TYPE: ClassVar[str] = "service-fault-standing"
+    at: int
+    service: Service
+    attempts: int
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class PromotionParked(Event):
+    """A promotion failed where only contact can make the next one succeed
+    (Galera non-primary, bootstrap not allowed, no majority of votes in
+    reach): no timer retries it; a peer heard again, a restart or a healthy
+    service report does (``NodeState.promotion_parked``)."""
+
+    TYPE: ClassVar[str] = "promotion-parked"
+    at: int
+    reason: str
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     RoleChanged,
     EpochOpened,
@@ -328,4 +387,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SplitBrainCleared,
     HoldDownStarted,
     NodeBooted,
+    ServiceHealthChanged,
+    ServiceFaultYielded,
+    ServiceFaultStanding,
+    PromotionParked,
 )

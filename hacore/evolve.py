@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hacore import codegen
 from hacore import events as ev
-from hacore.roles import PeerRole, Policy, VrrpStatus
+from hacore.roles import PeerRole, PlanKind, Policy, VrrpStatus
 from hacore.state import ArmedTimer, NodeState, PeerView, PlanProgress
 
 # Copies of the state with some fields changed (generated: hacore.codegen). The
@@ -72,6 +72,10 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         plan = PlanProgress(event.plan_id, event.kind, event.steps, 0, 0, event.bootstrap_allowed)
         return _set_plan_next(state, plan, max(state.next_plan_id, event.plan_id + 1))
     if t is ev.PlanFinished:
+        assert isinstance(event, ev.PlanFinished)
+        promoted = state.plan is not None and state.plan.kind is PlanKind.PROMOTION
+        if state.promotion_parked and promoted and event.outcome == "completed":
+            return _replace_state(state, plan=None, promotion_parked=False)
         return _set_plan(state, None)
     if t is ev.PeerObserved:
         assert isinstance(event, ev.PeerObserved)
@@ -79,6 +83,10 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
             event.peer, event.role, event.epoch, event.committed, event.changes, True, event.follows
         )
         peers = _with_peer(state, view)
+        if state.promotion_parked:
+            old = state.peer(event.peer)
+            if old is None or not old.reachable:  # contact: a promotion may succeed now
+                state = _replace_state(state, promotion_parked=False)
         return _set_peers_seen(state, peers, max(state.max_epoch_seen, event.epoch))
     if t is ev.ProgressObserved:
         assert isinstance(event, ev.ProgressObserved)
@@ -138,7 +146,7 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         return state
     if t is ev.NodeBooted:
         # The VRRP state before the restart is unknown now; ask, do not assume.
-        return _replace_state(state, vrrp=VrrpStatus.INIT)
+        return _replace_state(state, vrrp=VrrpStatus.INIT, promotion_parked=False)
     if t is ev.SplitBrainCleared:
         # The peer and epoch judged stay recorded, so later messages from the
         # same (old) active do not open the same split-brain again.
@@ -146,6 +154,22 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
     if t is ev.HoldDownStarted:
         assert isinstance(event, ev.HoldDownStarted)
         return _replace_state(state, hold_down_until=event.until)
+    if t is ev.ServiceHealthChanged:
+        assert isinstance(event, ev.ServiceHealthChanged)
+        others = tuple(x for x in state.unhealthy if x is not event.service)
+        if not event.healthy:
+            return _replace_state(state, unhealthy=tuple(sorted((*others, event.service))))
+        # All healthy again: the next fault gets the whole budget.
+        if others:
+            return _replace_state(state, unhealthy=others)
+        return _replace_state(state, unhealthy=(), service_yields=0, promotion_parked=False)
+    if t is ev.ServiceFaultYielded:
+        assert isinstance(event, ev.ServiceFaultYielded)
+        return _replace_state(state, service_yields=event.attempt)
+    if t is ev.ServiceFaultStanding:
+        return state
+    if t is ev.PromotionParked:
+        return _replace_state(state, promotion_parked=True)
     raise TypeError(f"evolve: not an event: {event!r}")
 
 

@@ -50,6 +50,20 @@ def has_quorum_after(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     return votes_after(ctx, state, i) >= ctx.config.majority
 
 
+def regains_contact(state: NodeState, i: inp.Input) -> bool:
+    """A message from a peer this node did not reach until now."""
+    if not isinstance(i, inp.PeerHeard):
+        return False
+    view = state.peer(i.peer)
+    return view is None or not view.reachable
+
+
+def votes_now(ctx: Context, state: NodeState) -> int:
+    """Votes this node holds now (its own included): see :func:`votes_after`."""
+    me = ctx.node
+    return 1 + sum(1 for v in state.peers if v.reachable and v.follows in ("", me))
+
+
 def promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
     """Why this node may not promote now ("" when it may)."""
     if vrrp_after(state, i) != VrrpStatus.MASTER:
@@ -58,10 +72,19 @@ def promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
         return "frozen by a manual split-brain"
     if i.at < state.hold_down_until:
         return f"hold-down until {state.hold_down_until}"
+    if state.promotion_parked and not regains_contact(state, i):
+        return "the last promotion failed for want of contact: waiting for a peer"
     if ctx.config.mode is Mode.SAFETY_FIRST and not has_quorum_after(ctx, state, i):
         votes = votes_after(ctx, state, i)
         return f"no quorum ({votes} of {ctx.config.majority} votes needed)"
     return ""
+
+
+def unhealthy_after(state: NodeState, i: inp.Input) -> bool:
+    """Some local service is unhealthy once this input is taken in."""
+    if not isinstance(i, inp.ServiceReported):
+        return bool(state.unhealthy)
+    return not i.healthy or any(x is not i.service for x in state.unhealthy)
 
 
 def timer_is(state: NodeState, i: inp.Input, purpose: TimerPurpose) -> bool:
@@ -83,6 +106,41 @@ def matches_current_step(state: NodeState, i: inp.Input) -> bool:
     )
 
 
+_LEFT_ACTIVE = (PeerRole.DEMOTING, PeerRole.STANDBY, PeerRole.FAULT)
+
+
+def stale_active(state: NodeState, i: inp.PeerHeard) -> bool:
+    """The peer claims to be active in an epoch it has already left: an old message
+    overtaken by a newer one (the network reorders). A node becomes active only
+    through a promotion, which opens a new epoch, so "active in e" after
+    "demoting/standby/fault in e" cannot be news. Judging on it would re-open a
+    split-brain the peer has already settled, on facts it no longer holds."""
+    if i.role != PeerRole.ACTIVE:
+        return False
+    view = state.peer(i.peer)
+    return view is not None and view.epoch == i.epoch and view.role in _LEFT_ACTIVE
+
+
+def other_active_after(state: NodeState, i: inp.PeerHeard) -> bool:
+    """Once this message is taken in, some reachable peer claims to be active in
+    an epoch other than ours: a split-brain is (still) in contest.
+
+    Every such peer counts, not only the sender: with three or more actives a
+    node that has judged one of them must keep the facts it froze (and
+    advertised) until it has judged the others, or it would judge them on
+    fresh facts the others never saw (issue 12: two losers naming each other).
+    """
+    if i.role == PeerRole.ACTIVE and i.epoch != state.epoch and not stale_active(state, i):
+        return True
+    return any(
+        view.name != i.peer
+        and view.reachable
+        and view.role is PeerRole.ACTIVE
+        and view.epoch != state.epoch
+        for view in state.peers
+    )
+
+
 def new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     """This message reveals another active this node has not yet judged nor frozen against.
 
@@ -99,6 +157,7 @@ def new_split_brain(ctx: Context, state: NodeState, i: inp.Input) -> bool:
         and i.epoch != state.epoch
         and not (state.split_peer == i.peer and state.split_peer_epoch == i.epoch)
         and (i.peer, i.epoch) not in state.frozen_against
+        and not stale_active(state, i)
     )
 
 
@@ -134,8 +193,12 @@ def split_brain_winner(ctx: Context, state: NodeState, i: inp.Input) -> str | No
     if found is None:
         return ctx.node  # no facts of the peer at all: nobody contests
     theirs, role = found
-    if role != PeerRole.ACTIVE:
+    frozen = isinstance(i, inp.PeerHeard) and i.judging
+    if role != PeerRole.ACTIVE and not frozen:
         return ctx.node  # the peer no longer contends (it demoted, lost, or failed)
+    # The peer's frozen facts are the ones it judged this pair on: judge them by
+    # the policy whatever its role now, or it and we could name different
+    # winners (with three or more actives it may already be yielding to a third).
     return choose_winner(ctx.config.policy, own_facts(ctx, state), theirs)
 
 
@@ -148,7 +211,7 @@ def judgeable(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     them flagged ``judging``, and judges only on the peer's frozen ones.
     """
     assert isinstance(i, inp.PeerHeard)
-    if not i.judging or ctx.config.policy is Policy.MANUAL:
+    if not i.judging or ctx.config.policy is Policy.MANUAL or stale_active(state, i):
         return False
     if new_split_brain(ctx, state, i):
         return True
@@ -156,9 +219,10 @@ def judgeable(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 
 def peer_news(state: NodeState, i: inp.PeerHeard) -> bool:
-    """The message differs from the stored, reachable view of its sender."""
+    """The message differs from the stored, reachable view of its sender (an
+    overtaken one, :func:`stale_active`, is no news: the newer view stands)."""
     old = state.peer(i.peer)
-    return (
+    return not stale_active(state, i) and (
         old is None
         or not old.reachable
         or old.role is not i.role

@@ -14,6 +14,7 @@ from __future__ import annotations
 from hacore import facts
 from hacore import inputs as inp
 from hacore.context import Context
+from hacore.health import MAX_SERVICE_YIELDS
 from hacore.roles import Command, Mode, PeerRole, Policy, Role, TimerPurpose, VrrpStatus
 from hacore.state import NodeState
 
@@ -160,15 +161,15 @@ def restores_contact(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     """Every peer is reachable again and nothing is left to judge: the contact
     episode (opened by the first loss, or by a split-brain) ends here.
 
-    An active hearing another active of a different epoch is still in a
-    contest (a split-brain the active cell's rules judge), never in sync.
+    An active that hears, or still knows, another active of a different epoch
+    is in a contest (a split-brain the active cell's rules judge), never in sync.
     """
     assert isinstance(i, inp.PeerHeard)
     episode = state.committed_at_loss is not None or state.split_committed is not None
     if not episode or state.judging:
         return False
-    if state.role is Role.ACTIVE and i.role == PeerRole.ACTIVE and i.epoch != state.epoch:
-        return False
+    if state.role is Role.ACTIVE and facts.other_active_after(state, i):
+        return False  # every other active must be judged on the facts we froze
     return all(p.reachable or p.name == i.peer for p in state.peers)
 
 
@@ -347,7 +348,8 @@ def fault_hold_timer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 
 def fault_hold_timer_may_promote(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     """A single survivor gets no new VRRP report or peer message when its fault
-    hold ends: if VRRP still makes it master, it promotes now."""
+    hold ends: if VRRP still makes it master, it promotes now (not after a
+    promotion parked for want of contact: it would fail the same way)."""
     return facts.timer_is(state, i, TimerPurpose.FAULT_HOLD) and may_promote(ctx, state, i)
 
 
@@ -406,3 +408,29 @@ def resolve_for_peer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
 def clear_fault(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     assert isinstance(i, inp.OperatorCommand)
     return i.command == Command.CLEAR_FAULT
+
+
+# ---------------------------------------------------------------------------
+# Service faults on the active (hacore.health)
+# ---------------------------------------------------------------------------
+
+
+def service_fault_opened(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """A service is unhealthy after this report and its grace is not running yet."""
+    return facts.unhealthy_after(state, i) and state.timer_for(TimerPurpose.SERVICE_GRACE) is None
+
+
+def service_fault_due(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """The service grace ended, a service is still unhealthy, and the budget of
+    yields is not spent."""
+    return (
+        facts.timer_is(state, i, TimerPurpose.SERVICE_GRACE)
+        and bool(state.unhealthy)
+        and state.service_yields < MAX_SERVICE_YIELDS
+    )
+
+
+def service_fault_budget_spent(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """The service grace ended with a service still unhealthy (after the rule
+    above: no yield is left)."""
+    return facts.timer_is(state, i, TimerPurpose.SERVICE_GRACE) and bool(state.unhealthy)

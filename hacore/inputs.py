@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from hacore.codec import Message, register
 from hacore.plans import StepName
-from hacore.roles import Command, PeerRole, VrrpStatus
+from hacore.roles import Command, PeerRole, Service, VrrpStatus
 
 
 class InputKind(enum.StrEnum):
@@ -26,6 +26,7 @@ class InputKind(enum.StrEnum):
     OPERATOR = "operator"
     BOOTED = "booted"
     PROGRESS = "progress"
+    SERVICE = "service"
 
 
 class Input(Message):
@@ -167,6 +168,21 @@ class LocalProgress(Input):
     committed: int
 
 
+@register
+@dataclass(frozen=True, slots=True)
+class ServiceReported(Input):
+    """The runtime's poller saw a local service turn healthy or unhealthy
+    (Galera: member of a primary component or not). Sent when the report
+    differs from what the core last recorded (``NodeState.unhealthy``)."""
+
+    TYPE: ClassVar[str] = "service-reported"
+    KIND: ClassVar[InputKind] = InputKind.SERVICE
+    at: int
+    service: Service
+    healthy: bool
+    detail: str = ""
+
+
 INPUT_TYPES: tuple[type[Input], ...] = (
     VrrpReported,
     VrrpLowerPriorityReported,
@@ -178,4 +194,5 @@ INPUT_TYPES: tuple[type[Input], ...] = (
     OperatorCommand,
     Booted,
     LocalProgress,
+    ServiceReported,
 )

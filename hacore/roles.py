@@ -69,6 +69,13 @@ class TimerPurpose(enum.StrEnum):
     SELF_FENCE = "self-fence"  # safety-first: an active without majority fences after this
     VIP_HANDOVER = "vip-handover"  # a split-brain winner must get the VIP by then
     SPLIT_JUDGE = "split-judge"  # an active that lost the VIP after a partition waits for facts
+    SERVICE_GRACE = "service-grace"  # an active's service fault must last this long before it acts
+
+
+class Service(enum.StrEnum):
+    """A service the active runs whose health its runtime polls (hacore.health)."""
+
+    GALERA = "galera"  # healthy: a member of a primary component
 
 
 class Command(enum.StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hacore.plans import StepName
-from hacore.roles import PeerRole, PlanKind, Role, TimerPurpose, VrrpStatus
+from hacore.roles import PeerRole, PlanKind, Role, Service, TimerPurpose, VrrpStatus
 
 _CONTENDING = (PeerRole.ACTIVE, PeerRole.PROMOTING)
 
@@ -94,6 +94,12 @@ class NodeState:
     priority_yielded: bool = False
     quorum_lost: bool = False
     hold_down_until: int = 0
+    # Local services last reported unhealthy (sorted), and how many times the
+    # node yielded for a service fault since they were last all healthy.
+    unhealthy: tuple[Service, ...] = ()
+    service_yields: int = 0
+    # A failed promotion only contact can fix: timers do not retry it.
+    promotion_parked: bool = False
 
     @property
     def changes(self) -> int:

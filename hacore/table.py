@@ -55,6 +55,14 @@ The rules, in words
   step that failed for good (its peer was unreachable) is retried until the
   node's services are a standby's. Every step is idempotent, so re-running
   the ones that succeeded is harmless.
+* An active node yields (lowers its priority and demotes) when a local
+  service stayed unhealthy for the service grace (Galera not in a primary
+  component; reported by the runtime's poll), at most ``MAX_SERVICE_YIELDS``
+  times until it is healthy again; a healthy standby takes over, or VRRP
+  hands the VIP back and its promotion plan repairs the service. With the
+  budget spent the fault stands, shown (``hacore.health``).
+* A promotion that failed making Galera primary without bootstrap and without
+  a majority in reach is parked: no timer retries it, a peer heard again does.
 * Any node ignores a step result or timer that does not belong to its current
   plan attempt or to an armed timer: it is stale.
 * Any node takes in a peer's message the same way (a view update, the end of
@@ -164,6 +172,7 @@ def _plan_cells(role: Role, done: Role) -> dict[type[inp.Input], Cell]:
         inp.OperatorCommand: (Rule(g.always, role, a.reject_operator),),
         inp.Booted: (Rule(g.always, role, a.resume_plan),),
         inp.LocalProgress: (Rule(g.always, role, a.observe_progress),),
+        inp.ServiceReported: (Rule(g.always, role, a.observe_service),),
     }
 
 
@@ -187,6 +196,7 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
         inp.OperatorCommand: (Rule(g.always, S, a.reject_operator),),
         inp.Booted: (Rule(g.always, S, a.boot),),
         inp.LocalProgress: (Rule(g.always, S, a.observe_progress),),
+        inp.ServiceReported: (Rule(g.always, S, a.observe_service),),
     },
     P: {
         **_plan_cells(P, A),
@@ -233,6 +243,8 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
             Rule(g.judge_expired_winner, A, a.win_split_brain),
             Rule(g.judge_expired_loser, D, a.lose_split_brain),
             Rule(g.split_judge_expired, D, a.demote_lost_vip),
+            Rule(g.service_fault_due, D, a.yield_for_service),
+            Rule(g.service_fault_budget_spent, A, a.service_fault_standing),
             Rule(g.armed_timer, A, a.disarm_timer),
             IGNORE,
         ),
@@ -244,6 +256,10 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
         ),
         inp.Booted: (Rule(g.always, D, a.demote_after_restart),),
         inp.LocalProgress: (Rule(g.always, A, a.observe_progress),),
+        inp.ServiceReported: (
+            Rule(g.service_fault_opened, A, a.await_service_repair),
+            Rule(g.always, A, a.observe_service),
+        ),
     },
     D: {
         **_plan_cells(D, S),
@@ -269,6 +285,7 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
         ),
         inp.Booted: (Rule(g.always, F, a.boot),),
         inp.LocalProgress: (Rule(g.always, F, a.observe_progress),),
+        inp.ServiceReported: (Rule(g.always, F, a.observe_service),),
     },
 }
 

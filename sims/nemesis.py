@@ -156,8 +156,17 @@ class Nemesis(World):
         frozen = [n for n in self.data if n.up and n.core is not None and n.core.state.frozen]
         if not frozen:
             return
-        assert all(n.spec is not None for n in frozen)
-        winner = max(frozen, key=lambda x: (x.spec.priority if x.spec else 0, -x.index))
+        # One answer per split-brain, however the nodes freeze over time: the
+        # operator chooses among every active involved (the frozen nodes and the
+        # peers they are frozen against), not among those frozen at this instant,
+        # or a node frozen a moment later would be told a different winner.
+        names = {n.name for n in frozen}
+        for n in frozen:
+            assert n.core is not None
+            names.update(peer for peer, _ in n.core.state.frozen_against)
+        contenders = [n for n in self.data if n.up and n.name in names]
+        assert all(n.spec is not None for n in contenders)
+        winner = max(contenders, key=lambda x: (x.spec.priority if x.spec else 0, -x.index))
         for n in frozen:
             if not n.paused:
                 self._feed(n, inp.OperatorCommand(self.now, Command.RESOLVE, winner.name))

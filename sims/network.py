@@ -20,7 +20,7 @@ from typing import Any
 from hacore import inputs as inp
 from hacore import vrrp
 from hacore.decider import heartbeat_is_quiet
-from hacore.roles import PeerRole, VrrpStatus
+from hacore.roles import PeerRole, Service, VrrpStatus
 from sims.engine import Handler
 from sims.simnode import SimNode
 from sims.world import World
@@ -215,4 +215,10 @@ class Network(World):
                     self._feed(n, inp.PeerLost(now, name))
             if len(n.history) != core.state.committed:
                 self._feed(n, inp.LocalProgress(now, len(n.history)))
+            if self.config.services.galera:
+                # The Galera port's status poll: report a change of health only.
+                primary = n.g_primary
+                if primary == (Service.GALERA in core.state.unhealthy):
+                    detail = "primary component" if primary else "non-primary component"
+                    self._feed(n, inp.ServiceReported(now, Service.GALERA, primary, detail))
         self.push(now + self.p.advert_us, self._tick, arg)

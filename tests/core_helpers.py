@@ -32,6 +32,7 @@ from hacore.roles import (
     PlanKind,
     Policy,
     Role,
+    Service,
     TimerPurpose,
     VrrpStatus,
 )
@@ -245,6 +246,9 @@ def node_states(draw: st.DrawFn, config: ClusterConfig, name: str, role: Role) -
         priority_yielded=draw(st.booleans()),
         quorum_lost=draw(st.booleans()),
         hold_down_until=draw(st.integers(0, 100 * SEC)),
+        unhealthy=tuple(sorted(draw(st.sets(st.sampled_from(list(Service)))))),
+        service_yields=draw(st.integers(0, 4)),
+        promotion_parked=draw(st.booleans()),
     )
 
 
@@ -318,6 +322,9 @@ def inputs_for(
         return inp.OperatorCommand(t, command, target)
     if kind is InputKind.BOOTED:
         return inp.Booted(t)
+    if kind is InputKind.SERVICE:
+        service = draw(st.sampled_from(list(Service)))
+        return inp.ServiceReported(t, service, draw(st.booleans()), "probe")
     assert kind is InputKind.PROGRESS
     return inp.LocalProgress(t, state.committed + draw(st.integers(0, 5)))
 

@@ -45,10 +45,20 @@ def _quorum(ctx: Context, state: NodeState, i: Any) -> bool:
     return 2 * _votes(ctx, state, i) > ctx.config.voters
 
 
+def _contact_now(state: NodeState, i: Any) -> bool:
+    """A peer message from someone this node had no reachable view of."""
+    if not isinstance(i, inp.PeerHeard):
+        return False
+    reachable = {p.name for p in state.peers if p.reachable}
+    return i.peer not in reachable
+
+
 def _may_promote(ctx: Context, state: NodeState, i: Any) -> bool:
     vrrp = i.state if isinstance(i, inp.VrrpReported) else state.vrrp
     if vrrp != MASTER or state.frozen or i.at < state.hold_down_until:
         return False
+    if state.promotion_parked and not _contact_now(state, i):
+        return False  # parked for want of contact: only contact unparks it
     return ctx.config.mode is not Mode.SAFETY_FIRST or _quorum(ctx, state, i)
 
 
@@ -70,6 +80,26 @@ def _retries_left(ctx: Context, state: NodeState) -> bool:
     return state.plan is not None and state.plan.attempt < ctx.config.timing.max_attempts
 
 
+def _overtaken(state: NodeState, i: Any) -> bool:
+    """Says active in an epoch the stored view shows it has already left."""
+    view = {p.name: p for p in state.peers}.get(i.peer)
+    if view is None or i.role != PeerRole.ACTIVE:
+        return False
+    left = view.role in (PeerRole.DEMOTING, PeerRole.STANDBY, PeerRole.FAULT)
+    return left and view.epoch == i.epoch
+
+
+def _contest_left(state: NodeState, i: Any) -> bool:
+    """After this message, some reachable peer is active in an epoch not mine."""
+    if i.role == PeerRole.ACTIVE and i.epoch != state.epoch and not _overtaken(state, i):
+        return True
+    for p in state.peers:
+        if p.name != i.peer and p.reachable and p.role == PeerRole.ACTIVE:
+            if p.epoch != state.epoch:
+                return True
+    return False
+
+
 def _another_active(ctx: Context, state: NodeState, i: Any) -> bool:
     """A data node claims active in an epoch not mine, not the one already judged,
     and not one this node is already frozen against."""
@@ -77,11 +107,11 @@ def _another_active(ctx: Context, state: NodeState, i: Any) -> bool:
         return False
     if (state.split_peer, state.split_peer_epoch) == (i.peer, i.epoch):
         return False
-    return (i.peer, i.epoch) not in set(state.frozen_against)
+    return (i.peer, i.epoch) not in set(state.frozen_against) and not _overtaken(state, i)
 
 
 def _facts_known(ctx: Context, state: NodeState, i: Any) -> bool:
-    if ctx.config.policy is Policy.MANUAL or not i.judging:
+    if ctx.config.policy is Policy.MANUAL or not i.judging or _overtaken(state, i):
         return False
     return _another_active(ctx, state, i) or (state.judging and state.split_peer == i.peer)
 
@@ -112,8 +142,9 @@ def _i_win(ctx: Context, state: NodeState, i: Any) -> bool:
             return True  # nobody's facts contest mine
         v = views[state.split_peer]
         peer, role, epoch, committed, changes = v.name, v.role, v.epoch, v.committed, v.changes
-    if role != PeerRole.ACTIVE:
-        return True  # the peer gave up
+    sent_frozen_facts = isinstance(i, inp.PeerHeard) and i.judging
+    if role != PeerRole.ACTIVE and not sent_frozen_facts:
+        return True  # the peer gave up (and sent no facts to judge)
     if ctx.config.policy is Policy.MANUAL:
         return False
     mine = ctx.config.node(ctx.node)
@@ -204,7 +235,7 @@ SPEC: dict[str, Spec] = {
     "restores_contact": lambda ctx, state, i: (
         (state.committed_at_loss is not None or state.split_committed is not None)
         and not state.judging
-        and not (state.role is Role.ACTIVE and i.role == PeerRole.ACTIVE and i.epoch != state.epoch)
+        and not (state.role is Role.ACTIVE and _contest_left(state, i))
         and _everyone_reachable_with(state, i.peer)
     ),
     "may_promote": _may_promote,
@@ -291,4 +322,16 @@ SPEC: dict[str, Spec] = {
         and _is_data_node(ctx, i.target)
     ),
     "clear_fault": lambda ctx, state, i: i.command == Command.CLEAR_FAULT,
+    "service_fault_opened": lambda ctx, state, i: (
+        bool((set(state.unhealthy) - {i.service}) | ({i.service} if not i.healthy else set()))
+        and TimerPurpose.SERVICE_GRACE not in {t.purpose for t in state.timers}
+    ),
+    "service_fault_due": lambda ctx, state, i: (
+        _purpose(state, i) is TimerPurpose.SERVICE_GRACE
+        and len(state.unhealthy) > 0
+        and state.service_yields < 3  # hacore.health's budget, written again
+    ),
+    "service_fault_budget_spent": lambda ctx, state, i: (
+        _purpose(state, i) is TimerPurpose.SERVICE_GRACE and len(state.unhealthy) > 0
+    ),
 }

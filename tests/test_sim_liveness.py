@@ -46,8 +46,6 @@ def test_three_actives_under_every_policy_converge_without_a_livelock(
         assert result.invariants["progress"], result.violations
         assert result.invariants["convergence"], result.violations
         failed = [name for name, ok in result.invariants.items() if not ok]
-        if policy is Policy.ZERO_CHANGES:  # the open finding below, not a livelock
-            failed = [name for name in failed if name != "split-brain-verdicts-agree"]
         if failed == ["nothing-lost"] and all(
             "k8s objects lost, not to litestream's lag" in v
             for v in result.violations
@@ -60,18 +58,23 @@ def test_three_actives_under_every_policy_converge_without_a_livelock(
         assert failed == [], result.violations
 
 
-# Open finding (found by the test above, not a livelock): with four or five
-# actives at once, `zero-changes` can leave two losers that named each other
-# the winner (each judged the pair on facts frozen in a different episode).
-# Seeds 1-15 of issue 12's schedule: 30 of 450 runs, all zero-changes, 4-5 nodes.
-VERDICTS_DISAGREE = [
+# Found by the test above (docs/findings.md row 18): with three to five actives
+# at once, two losers named each other the winner. Seeds 1-15 of issue 12's
+# schedule: 30 of 450 runs (zero-changes, highest-epoch); 0 since the fix (a
+# node keeps its frozen facts while any other active is in contest, ignores an
+# overtaken "active" message, and judges a peer's frozen facts by the policy
+# whatever its role now). These are the runs that failed.
+VERDICTS_DISAGREED = [
     (Policy.ZERO_CHANGES, 4, Mode.AVAILABILITY_FIRST, 11),
     (Policy.ZERO_CHANGES, 5, Mode.SAFETY_FIRST, 3),
+    (Policy.ZERO_CHANGES, 3, Mode.AVAILABILITY_FIRST, 2),
+    (Policy.ZERO_CHANGES, 4, Mode.AVAILABILITY_FIRST, 10),
+    (Policy.ZERO_CHANGES, 5, Mode.AVAILABILITY_FIRST, 14),
+    (Policy.HIGHEST_EPOCH, 3, Mode.AVAILABILITY_FIRST, 8),
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="open: split-brain verdicts with 4+ actives")
-@pytest.mark.parametrize(("policy", "nodes", "mode", "seed"), VERDICTS_DISAGREE)
+@pytest.mark.parametrize(("policy", "nodes", "mode", "seed"), VERDICTS_DISAGREED)
 def test_many_actives_agree_on_every_split_brain_verdict(
     policy: Policy, nodes: int, mode: Mode, seed: int
 ) -> None:

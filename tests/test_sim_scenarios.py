@@ -91,10 +91,12 @@ def test_replay_checker_fails_on_a_tampered_log() -> None:
     assert not result.invariants["replay"]
 
 
-def test_convergence_checker_fails_when_a_node_never_comes_back() -> None:
-    sim = make_simulation("custom", 1, schedule=parse_schedule("20s:crash:n2"))
+def test_convergence_checker_fails_when_the_survivor_cannot_finish_its_failover() -> None:
+    # The survivor's plan steps run 100x slower: its promotion outlasts the bound.
+    sim = make_simulation("custom", 1, schedule=parse_schedule("19s:slow:n2:100,20s:crash:n1"))
     result = sim.run()
     assert not result.invariants["convergence"]
+    assert any("n2=promoting" in v for v in result.violations), result.violations
 
 
 def test_availability_checker_uses_the_bound() -> None:
@@ -134,10 +136,11 @@ def test_cli_simulate_json_has_the_documented_fields(capsys: pytest.CaptureFixtu
 
 
 def test_cli_violation_exits_one_and_prints_the_replay(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "--schedule", "20s:crash:n2", "--seed", "5"]) == 1
+    schedule = "19s:slow:n2:100,20s:crash:n1"  # the survivor's failover outlasts the bound
+    assert main(["simulate", "--schedule", schedule, "--seed", "5"]) == 1
     out = capsys.readouterr().out
     assert "VIOLATIONS:" in out
-    assert "hacore simulate custom --seed 5" in out and "--schedule '20s:crash:n2'" in out
+    assert "hacore simulate custom --seed 5" in out and f"--schedule '{schedule}'" in out
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ OBSERVERS = {
     "observe_peer_lost",
     "observe_progress",
     "stop_awaiting_peer_facts",
+    "observe_service",
 }
 
 
@@ -64,6 +65,8 @@ def _redundant(state: NodeState, received: inp.Input) -> bool:
         return received.state == state.vrrp and received.priority == state.vrrp_priority
     if isinstance(received, inp.LocalProgress):
         return received.committed == state.committed
+    if isinstance(received, inp.ServiceReported):
+        return (received.service not in state.unhealthy) == received.healthy
     if isinstance(received, inp.PeerLost):
         view = state.peer(received.peer)
         return view is not None and not view.reachable

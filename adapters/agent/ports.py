@@ -41,7 +41,7 @@ from adapters.agent.secret_files import Secrets
 from adapters.keepalived.dump import DumpError, read_status
 from hacore import inputs as inp
 from hacore.ports import Done, Failed, Outcome, Uncertain
-from hacore.roles import Role, VrrpStatus
+from hacore.roles import Role, Service, VrrpStatus
 
 ClockUs = Callable[[], int]
 
@@ -309,3 +309,12 @@ def poll_galera(port: Any, clock: ClockUs) -> tuple[GaleraFacts, inp.LocalProgre
         return GaleraFacts(None, None, obs.describe(), now), None
     facts = GaleraFacts(status.member, status.cluster_size, obs.describe(), now)
     return facts, obs.progress(now)
+
+
+def galera_health(facts: GaleraFacts, unhealthy: tuple[Service, ...]) -> inp.ServiceReported | None:
+    """The core's input when the poll's Galera membership differs from what the
+    core last recorded (``NodeState.unhealthy``); None when it does not, or the
+    poll saw nothing (an unobserved fact is no news)."""
+    if facts.member is None or facts.member == (Service.GALERA not in unhealthy):
+        return None
+    return inp.ServiceReported(facts.at, Service.GALERA, facts.member, facts.detail)

@@ -58,6 +58,7 @@ from adapters.agent.ports import (
     KeepalivedVip,
     LoopTimers,
     RecordingFakeGalera,
+    galera_health,
     mariadb_port,
     poll_galera,
 )
@@ -575,6 +576,9 @@ class Agent:
             if progress is not None and self.dispatcher is not None and self.dispatcher.booted:
                 if progress.committed != self.state.committed:
                     self._submit(self._offer_thunk(progress))
+            health = galera_health(facts, self.state.unhealthy)
+            if health is not None and self.dispatcher is not None and self.dispatcher.booted:
+                self._submit(self._offer_thunk(health))  # a change of health: the core acts
             await asyncio.sleep(interval)
 
     async def _service_poll_loop(self) -> None:
