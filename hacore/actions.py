@@ -285,6 +285,12 @@ def await_peer_facts(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Ev
 def demote_after_restart(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
     batch = _Batch(state, i.at)
     batch.add(ev.NodeBooted(i.at))
+    if not state.priority_yielded:
+        # Its services died with it: it must not take the VIP back (preempt, a
+        # higher priority) from a survivor that serves, only to demote, hold
+        # down and promote again (docs/findings.md row 14). Restored when VRRP
+        # makes it master again, as after a fault.
+        batch.add(ev.PriorityYielded(i.at, "restarted while active"))
     _start_demotion(ctx, state, i, batch)
     return batch.events
 
