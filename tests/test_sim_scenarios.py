@@ -121,8 +121,6 @@ def test_cli_simulate_text_and_exit_zero(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_cli_simulate_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    # Seed 1: under issue 8's per-subsystem random streams, seed 3 of this
-    # scenario is docs/findings.md row 14 (invariant 7's bound crossed by 10 ms).
     assert main(["simulate", "active-crash", "--seed", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     for key in (
