@@ -180,14 +180,20 @@ def await_service_repair(ctx: Context, state: NodeState, i: inp.Input) -> list[e
     return batch.events
 
 
-def yield_for_service(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+def repromote_for_service(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    """Run the repair plan, in this epoch: the promotion's service steps that can
+    run on an active (Galera: join the primary component, or form one where the
+    plan may bootstrap). Not a demotion first: a demotion needs peers a lone
+    survivor does not have (Gluster's resync), and would hand nobody the VIP."""
+    assert isinstance(i, inp.TimerFired)
     batch = _Batch(state, i.at)
-    service = state.unhealthy[0]
-    batch.add(ev.ServiceFaultYielded(i.at, service, state.service_yields + 1))
-    if not state.priority_yielded:
-        batch.add(ev.PriorityYielded(i.at, f"service {service} unhealthy"))
-    # _start_demotion disarms the grace timer (this one) with the active's others.
-    _start_demotion(ctx, state, i, batch)
+    batch.add(ev.TimerDisarmed(i.at, i.timer_id))
+    batch.add(ev.ServiceRepairStarted(i.at, state.unhealthy[0], state.service_repairs + 1))
+    # Leaving active ends every wait that only an active has.
+    batch.disarm_purpose(
+        TimerPurpose.SELF_FENCE, TimerPurpose.SPLIT_JUDGE, TimerPurpose.VIP_HANDOVER
+    )
+    _start_plan(ctx, state, batch, PlanKind.REPAIR, _bootstrap_allowed(ctx.config))
     return batch.events
 
 
@@ -195,7 +201,7 @@ def service_fault_standing(ctx: Context, state: NodeState, i: inp.Input) -> list
     assert isinstance(i, inp.TimerFired)
     return [
         ev.TimerDisarmed(i.at, i.timer_id),
-        ev.ServiceFaultStanding(i.at, state.unhealthy[0], state.service_yields),
+        ev.ServiceFaultStanding(i.at, state.unhealthy[0], state.service_repairs),
     ]
 
 
@@ -235,13 +241,17 @@ def start_promotion(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Eve
     batch.add(*_observe_vrrp_events(state, i), *_observe_peer_events(ctx, state, i))
     if isinstance(i, inp.TimerFired):
         batch.add(ev.TimerDisarmed(i.at, i.timer_id))
+    _promote(ctx, state, i, batch)
+    return batch.events
+
+
+def _promote(ctx: Context, state: NodeState, i: inp.Input, batch: _Batch) -> None:
     epoch = next_epoch(state.max_epoch_seen, ctx.index, len(ctx.config.nodes))
     batch.add(ev.EpochOpened(i.at, epoch))
     if state.priority_yielded:
         batch.add(ev.PriorityRestored(i.at))
     bootstrap_allowed = _bootstrap_allowed(ctx.config)
     _start_plan(ctx, state, batch, PlanKind.PROMOTION, bootstrap_allowed)
-    return batch.events
 
 
 def _start_demotion(
@@ -536,11 +546,16 @@ def _wants_contact(ctx: Context, state: NodeState, plan: PlanProgress) -> bool:
     majority of votes in reach: Galera's primary component is elsewhere or
     nowhere, and only contact with more members can change that."""
     return (
-        plan.kind is PlanKind.PROMOTION
+        plan.kind in (PlanKind.PROMOTION, PlanKind.REPAIR)
         and plan.current_step is StepName.MAKE_GALERA_PRIMARY
         and not plan.bootstrap_allowed
         and facts.votes_now(ctx, state) < ctx.config.majority
     )
+
+
+def leave_fault_on_contact(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:
+    """A parked node hears a peer it did not reach: the demotion may complete now."""
+    return [*_observe_peer_events(ctx, state, i), *leave_fault(ctx, state, i)]
 
 
 def leave_fault(ctx: Context, state: NodeState, i: inp.Input) -> list[ev.Event]:

@@ -322,11 +322,11 @@ class ServiceHealthChanged(Event):
 
 @register
 @dataclass(frozen=True, slots=True)
-class ServiceFaultYielded(Event):
+class ServiceRepairStarted(Event):
     """The active yields (demotes) because ``service`` stayed unhealthy past the
     grace period: attempt ``attempt`` of the budget (hacore.health)."""
 
-    TYPE: ClassVar[str] = "service-fault-yielded"
+    TYPE: ClassVar[str] = "service-repair-started"
     at: int
     service: Service
     attempt: int
@@ -388,7 +388,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     HoldDownStarted,
     NodeBooted,
     ServiceHealthChanged,
-    ServiceFaultYielded,
+    ServiceRepairStarted,
     ServiceFaultStanding,
     PromotionParked,
 )

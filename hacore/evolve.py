@@ -73,7 +73,7 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         return _set_plan_next(state, plan, max(state.next_plan_id, event.plan_id + 1))
     if t is ev.PlanFinished:
         assert isinstance(event, ev.PlanFinished)
-        promoted = state.plan is not None and state.plan.kind is PlanKind.PROMOTION
+        promoted = state.plan is not None and state.plan.kind is not PlanKind.DEMOTION
         if state.promotion_parked and promoted and event.outcome == "completed":
             return _replace_state(state, plan=None, promotion_parked=False)
         return _set_plan(state, None)
@@ -162,10 +162,10 @@ def evolve(state: NodeState, event: ev.Event) -> NodeState:
         # All healthy again: the next fault gets the whole budget.
         if others:
             return _replace_state(state, unhealthy=others)
-        return _replace_state(state, unhealthy=(), service_yields=0, promotion_parked=False)
-    if t is ev.ServiceFaultYielded:
-        assert isinstance(event, ev.ServiceFaultYielded)
-        return _replace_state(state, service_yields=event.attempt)
+        return _replace_state(state, unhealthy=(), service_repairs=0, promotion_parked=False)
+    if t is ev.ServiceRepairStarted:
+        assert isinstance(event, ev.ServiceRepairStarted)
+        return _replace_state(state, service_repairs=event.attempt)
     if t is ev.ServiceFaultStanding:
         return state
     if t is ev.PromotionParked:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from hacore import facts
 from hacore import inputs as inp
 from hacore.context import Context
-from hacore.health import MAX_SERVICE_YIELDS
+from hacore.health import MAX_SERVICE_REPAIRS
 from hacore.roles import Command, Mode, PeerRole, Policy, Role, TimerPurpose, VrrpStatus
 from hacore.state import NodeState
 
@@ -343,7 +343,15 @@ def hold_down_timer_while_master(ctx: Context, state: NodeState, i: inp.Input) -
 
 
 def fault_hold_timer(ctx: Context, state: NodeState, i: inp.Input) -> bool:
-    return facts.timer_is(state, i, TimerPurpose.FAULT_HOLD)
+    """The fault hold ended: run the demotion again, unless the promotion is
+    parked for want of contact (isolated, its demotion would fail the same way
+    for ever: Gluster's resync needs a peer brick); then contact does it."""
+    return facts.timer_is(state, i, TimerPurpose.FAULT_HOLD) and not state.promotion_parked
+
+
+def parked_contact_regained(ctx: Context, state: NodeState, i: inp.Input) -> bool:
+    """In fault with a parked promotion, a message from a peer it did not reach."""
+    return state.promotion_parked and facts.regains_contact(state, i)
 
 
 def fault_hold_timer_may_promote(ctx: Context, state: NodeState, i: inp.Input) -> bool:
@@ -426,7 +434,7 @@ def service_fault_due(ctx: Context, state: NodeState, i: inp.Input) -> bool:
     return (
         facts.timer_is(state, i, TimerPurpose.SERVICE_GRACE)
         and bool(state.unhealthy)
-        and state.service_yields < MAX_SERVICE_YIELDS
+        and state.service_repairs < MAX_SERVICE_REPAIRS
     )
 
 

@@ -15,25 +15,28 @@ rule (hacore.table, ACTIVE x timer-fired, ``service_fault_due``):
   heals by itself; a partition shorter than that is settled at its heal by
   the split-brain policy, as before; a longer one is treated like the loss of
   the peer, which a promoting standby treats the same way);
-* then the active *yields*: lowers its VRRP priority and demotes. A healthy
-  standby that VRRP elects then promotes, and its promotion plan runs every
-  service step (Galera: join or form the primary component); when no other
-  node can take the VIP (a lone survivor), VRRP hands it back after the
-  hold-down and the node's own promotion plan is the repair (Galera's
-  ``make_galera_primary``, with bootstrap when the plan allows it);
-* at most ``MAX_SERVICE_YIELDS`` times until every service has been reported
+* then the active runs the *repair* plan (ACTIVE -> PROMOTING -> ACTIVE, in
+  its epoch): the promotion's service steps that can run on an active
+  (Galera's ``make_galera_primary`` joins the primary component, or forms one
+  where the plan may bootstrap: the reference pair's lone survivor), then
+  ``mark_active``. Not a demotion first: a lone survivor's demotion cannot
+  complete (Gluster's resync needs a peer brick) and would hand the VIP to
+  nobody;
+* at most ``MAX_SERVICE_REPAIRS`` times until every service has been reported
   healthy again; after that the active stays and the fault stands
-  (``ServiceFaultStanding``, shown by ``hacore status``): yielding again could
-  only move the VIP around a cluster where no node can serve.
+  (``ServiceFaultStanding``, shown by ``hacore status``);
+* a repair that cannot succeed (Galera non-primary, no bootstrap, no
+  majority in reach) fails, goes to fault and is *parked* (hacore.table):
+  nothing retries it on a timer, contact with a peer does.
 """
 
 from __future__ import annotations
 
 from hacore.config import Timing
 
-# Yields per fault episode: one is enough when a healthy standby exists or a
-# lone survivor may bootstrap; three absorb a repair that fails once.
-MAX_SERVICE_YIELDS = 3
+# Repairs per fault episode: one is enough when the primary component is in
+# reach or a lone survivor may bootstrap; three absorb a repair that fails once.
+MAX_SERVICE_REPAIRS = 3
 
 
 def service_grace_us(timing: Timing) -> int:

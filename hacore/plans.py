@@ -71,7 +71,20 @@ DEMOTION_STEPS: tuple[Step, ...] = (
     Step(StepName.MARK_STANDBY, None),
 )
 
+# An active's repair of a service that stayed unhealthy (hacore.health): the
+# promotion's service steps that can run on an active (not the k3s restore,
+# which needs k3s and replication stopped), then the mark.
+REPAIR_STEPS: tuple[Step, ...] = (
+    Step(StepName.MAKE_GALERA_PRIMARY, "galera"),
+    Step(StepName.MARK_ACTIVE, None),
+)
+
 STEPS_BY_NAME: dict[StepName, Step] = {s.name: s for s in PROMOTION_STEPS + DEMOTION_STEPS}
+_CATALOGUES = {
+    PlanKind.PROMOTION: PROMOTION_STEPS,
+    PlanKind.DEMOTION: DEMOTION_STEPS,
+    PlanKind.REPAIR: REPAIR_STEPS,
+}
 
 
 def _enabled(step: Step, services: Services) -> bool:
@@ -79,7 +92,7 @@ def _enabled(step: Step, services: Services) -> bool:
 
 
 def plan_steps(kind: PlanKind, config: ClusterConfig) -> tuple[StepName, ...]:
-    catalogue = PROMOTION_STEPS if kind is PlanKind.PROMOTION else DEMOTION_STEPS
+    catalogue = _CATALOGUES[kind]
     return tuple(s.name for s in catalogue if _enabled(s, config.services))
 
 

@@ -59,6 +59,7 @@ class PeerRole(enum.StrEnum):
 class PlanKind(enum.StrEnum):
     PROMOTION = "promotion"
     DEMOTION = "demotion"
+    REPAIR = "repair"  # an active's service repair, in its epoch (hacore.health)
 
 
 class TimerPurpose(enum.StrEnum):

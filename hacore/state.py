@@ -97,7 +97,7 @@ class NodeState:
     # Local services last reported unhealthy (sorted), and how many times the
     # node yielded for a service fault since they were last all healthy.
     unhealthy: tuple[Service, ...] = ()
-    service_yields: int = 0
+    service_repairs: int = 0
     # A failed promotion only contact can fix: timers do not retry it.
     promotion_parked: bool = False
 

@@ -55,14 +55,15 @@ The rules, in words
   step that failed for good (its peer was unreachable) is retried until the
   node's services are a standby's. Every step is idempotent, so re-running
   the ones that succeeded is harmless.
-* An active node yields (lowers its priority and demotes) when a local
-  service stayed unhealthy for the service grace (Galera not in a primary
-  component; reported by the runtime's poll), at most ``MAX_SERVICE_YIELDS``
-  times until it is healthy again; a healthy standby takes over, or VRRP
-  hands the VIP back and its promotion plan repairs the service. With the
-  budget spent the fault stands, shown (``hacore.health``).
+* An active node runs the repair plan (as promoting, in its epoch) when a
+  local service stayed unhealthy for the service grace (Galera not in a
+  primary component; reported by the runtime's poll): the promotion's service
+  steps that can run on an active, then the mark. At most ``MAX_SERVICE_REPAIRS`` times until it is
+  healthy again; with the budget spent the fault stands, shown
+  (``hacore.health``).
 * A promotion that failed making Galera primary without bootstrap and without
-  a majority in reach is parked: no timer retries it, a peer heard again does.
+  a majority in reach is parked: no timer retries it, nor the demotion out of
+  fault (it needs peers too); a peer heard again does.
 * Any node ignores a step result or timer that does not belong to its current
   plan attempt or to an armed timer: it is stale.
 * Any node takes in a peer's message the same way (a view update, the end of
@@ -243,7 +244,7 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
             Rule(g.judge_expired_winner, A, a.win_split_brain),
             Rule(g.judge_expired_loser, D, a.lose_split_brain),
             Rule(g.split_judge_expired, D, a.demote_lost_vip),
-            Rule(g.service_fault_due, D, a.yield_for_service),
+            Rule(g.service_fault_due, P, a.repromote_for_service),
             Rule(g.service_fault_budget_spent, A, a.service_fault_standing),
             Rule(g.armed_timer, A, a.disarm_timer),
             IGNORE,
@@ -269,7 +270,7 @@ TABLE: dict[Role, dict[type[inp.Input], Cell]] = {
     },
     F: {
         inp.VrrpReported: (Rule(g.always, F, a.observe_vrrp),),
-        inp.PeerHeard: _peer_heard(F),
+        inp.PeerHeard: _peer_heard(F, Rule(g.parked_contact_regained, D, a.leave_fault_on_contact)),
         inp.PeerLost: (STRANGER, Rule(g.always, F, a.observe_peer_lost)),
         inp.StepSucceeded: (IGNORE,),
         inp.StepFailed: (IGNORE,),

@@ -247,7 +247,7 @@ def node_states(draw: st.DrawFn, config: ClusterConfig, name: str, role: Role) -
         quorum_lost=draw(st.booleans()),
         hold_down_until=draw(st.integers(0, 100 * SEC)),
         unhealthy=tuple(sorted(draw(st.sets(st.sampled_from(list(Service)))))),
-        service_yields=draw(st.integers(0, 4)),
+        service_repairs=draw(st.integers(0, 4)),
         promotion_parked=draw(st.booleans()),
     )
 

@@ -292,7 +292,12 @@ SPEC: dict[str, Spec] = {
     "hold_down_timer_while_master": lambda ctx, state, i: (
         _purpose(state, i) is TimerPurpose.HOLD_DOWN and state.vrrp == MASTER
     ),
-    "fault_hold_timer": lambda ctx, state, i: _purpose(state, i) is TimerPurpose.FAULT_HOLD,
+    "fault_hold_timer": lambda ctx, state, i: (
+        _purpose(state, i) is TimerPurpose.FAULT_HOLD and not state.promotion_parked
+    ),
+    "parked_contact_regained": lambda ctx, state, i: (
+        state.promotion_parked and _contact_now(state, i)
+    ),
     "fault_hold_timer_may_promote": lambda ctx, state, i: (
         _purpose(state, i) is TimerPurpose.FAULT_HOLD and _may_promote(ctx, state, i)
     ),
@@ -329,7 +334,7 @@ SPEC: dict[str, Spec] = {
     "service_fault_due": lambda ctx, state, i: (
         _purpose(state, i) is TimerPurpose.SERVICE_GRACE
         and len(state.unhealthy) > 0
-        and state.service_yields < 3  # hacore.health's budget, written again
+        and state.service_repairs < 3  # hacore.health's budget, written again
     ),
     "service_fault_budget_spent": lambda ctx, state, i: (
         _purpose(state, i) is TimerPurpose.SERVICE_GRACE and len(state.unhealthy) > 0
