@@ -58,12 +58,6 @@ def regains_contact(state: NodeState, i: inp.Input) -> bool:
     return view is None or not view.reachable
 
 
-def votes_now(ctx: Context, state: NodeState) -> int:
-    """Votes this node holds now (its own included): see :func:`votes_after`."""
-    me = ctx.node
-    return 1 + sum(1 for v in state.peers if v.reachable and v.follows in ("", me))
-
-
 def promotion_blocker(ctx: Context, state: NodeState, i: inp.Input) -> str:
     """Why this node may not promote now ("" when it may)."""
     if vrrp_after(state, i) != VrrpStatus.MASTER:

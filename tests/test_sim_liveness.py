@@ -58,7 +58,7 @@ def test_three_actives_under_every_policy_converge_without_a_livelock(
         assert failed == [], result.violations
 
 
-# Found by the test above (docs/findings.md row 18): with three to five actives
+# Found by the test above (docs/findings.md row 19): with three to five actives
 # at once, two losers named each other the winner. Seeds 1-15 of issue 12's
 # schedule: 30 of 450 runs (zero-changes, highest-epoch); 0 since the fix (a
 # node keeps its frozen facts while any other active is in contest, ignores an
