@@ -13,13 +13,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from adapters.galera.ops import GaleraNode
 from adapters.galera.sql import SqlUnavailable, connect
 from adapters.lab.galera import APP, GaleraLab, sql_root
 from adapters.lab.lab import Lab, default_nodes
+from hacli import conformance_case
 from sims.galera_model import SECOND, GaleraModel, Proc
 
 TOLERANCE_S = 2.0
@@ -454,31 +455,8 @@ class RealDriver:
 # ----------------------------------------------------------------- runner --
 
 
-@dataclass
-class CaseResult:
-    name: str
-    title: str
-    real: dict[str, str] = field(default_factory=dict)
-    model: dict[str, str] = field(default_factory=dict)
-    real_times: dict[str, float] = field(default_factory=dict)
-    model_times: dict[str, float] = field(default_factory=dict)
-    error: str = ""
-
-    @property
-    def mismatches(self) -> list[str]:
-        out = [self.error] if self.error else []
-        for k in sorted(set(self.real) | set(self.model)):
-            if self.real.get(k) != self.model.get(k):
-                out.append(f"{k}: real {self.real.get(k)!r}, model {self.model.get(k)!r}")
-        for k, r in self.real_times.items():
-            m = self.model_times.get(k)
-            if m is None or abs(r - m) > TOLERANCE_S:
-                out.append(f"{k}: real {r:.2f} s, model {m} s")
-        return out
-
-    @property
-    def agree(self) -> bool:
-        return not self.mismatches
+class CaseResult(conformance_case.CaseResult):
+    TOLERANCE_S: ClassVar[float] = TOLERANCE_S
 
 
 def run_model(run: Run) -> list[CaseResult]:

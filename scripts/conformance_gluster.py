@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from hacli.conformance_case import cell, times
 from hacli.conformance_gluster import (
     LONG_CUT_S,
     SHORT_CUT_S,
@@ -36,18 +37,6 @@ TOOLS = ("ip", "nft", "glusterd", "gluster", "mount.glusterfs", "nsenter")
 def version() -> str:
     proc = subprocess.run(["glusterd", "--version"], capture_output=True, text=True, check=False)
     return (proc.stdout.splitlines() or ["?"])[0]
-
-
-def _cell(d: dict[str, str]) -> str:
-    return "<br>".join(f"{k}: {v}" for k, v in sorted(d.items())) or "-"
-
-
-def _times(r: CaseResult) -> str:
-    rows = []
-    for k, v in r.real_times.items():
-        m = r.model_times.get(k)
-        rows.append(f"{k}: {v:.2f} / {m:.2f}" if m is not None else f"{k}: {v:.2f} / -")
-    return "<br>".join(rows) or "-"
 
 
 def markdown(results: list[CaseResult], elapsed: float) -> str:
@@ -87,7 +76,7 @@ def markdown(results: list[CaseResult], elapsed: float) -> str:
     for r in results:
         ok = "yes" if r.agree else "NO: " + "; ".join(r.mismatches)
         lines.append(
-            f"| {r.name} | {r.title} | {ok} | {_cell(r.real)} | {_cell(r.model)} | {_times(r)} |"
+            f"| {r.name} | {r.title} | {ok} | {cell(r.real)} | {cell(r.model)} | {times(r)} |"
         )
     lines += [
         "",
